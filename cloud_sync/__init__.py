@@ -1,0 +1,1 @@
+"""Wire contract, edge sync client and the thin cloud service (built in a later issue)."""

@@ -1,0 +1,129 @@
+"""The local LLM (llama.cpp): grammar-constrained completions over a reusable cached prefix.
+
+The live coach asks the same few-shot question many times with a different final utterance. The
+prefix (instructions + examples) is evaluated once and its KV state saved; each call restores it
+and evaluates only the new tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from models._lazy import require
+from models.errors import ModelCorruptError, ModelRuntimeError
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    n_ctx: int = 4096
+    """Context window in tokens."""
+    n_threads: int = 1
+    """CPU threads; the edge keeps one core for audio."""
+    n_batch: int = 256
+    """Tokens evaluated per batch while reading a prompt."""
+    seed: int = 7
+    temperature: float = 0.0
+    """0 = greedy: the coach wants the same answer for the same input."""
+
+
+@dataclass(frozen=True)
+class LlmCompletion:
+    text: str
+    prompt_tokens: int
+    reused_tokens: int
+    """Prompt tokens served from the cached prefix instead of being evaluated."""
+    completion_tokens: int
+    seconds: float
+
+
+def choice_grammar(labels: list[str]) -> str:
+    """GBNF that admits exactly one of ``labels``."""
+    if not labels:
+        raise ValueError("choice_grammar needs at least one label")
+    return "root ::= " + " | ".join(json.dumps(label) for label in labels)
+
+
+class LocalLlm:
+    """One llama.cpp model; calls are serialised (one context, one KV cache)."""
+
+    def __init__(self, model_path: Path, settings: LlmSettings | None = None) -> None:
+        self.settings = settings or LlmSettings()
+        self.model_path = Path(model_path)
+        llama_cpp = require("llama_cpp", "llm")
+        s = self.settings
+        try:
+            self._llm: Any = llama_cpp.Llama(
+                model_path=str(model_path), n_ctx=s.n_ctx, n_threads=s.n_threads,
+                n_threads_batch=s.n_threads, n_batch=s.n_batch, seed=s.seed, verbose=False,
+            )  # fmt: skip
+        except ValueError as exc:  # llama-cpp-python raises ValueError when the GGUF will not load
+            raise ModelCorruptError(
+                self.model_path.name, self.model_path, f"llama.cpp could not load it: {exc}"
+            ) from exc
+        self._lock = threading.Lock()
+        self._prefix_tokens: list[int] = []
+        self._prefix_state: Any = None
+
+    def tokenize(self, text: str, add_bos: bool = False) -> list[int]:
+        return list(self._llm.tokenize(text.encode(), add_bos=add_bos, special=True))
+
+    def prime(self, prefix: str) -> int:
+        """Evaluate and keep the KV state of ``prefix``; later calls start from it. Returns tokens."""
+        with self._lock:
+            tokens = self.tokenize(prefix, add_bos=True)
+            self._llm.reset()
+            self._llm.eval(tokens)
+            self._prefix_tokens = tokens
+            self._prefix_state = self._llm.save_state()
+            return len(tokens)
+
+    def complete(self, suffix: str, grammar: str | None = None, max_tokens: int = 16) -> LlmCompletion:
+        """Complete ``prefix + suffix`` (prefix from ``prime``, if any) under an optional GBNF grammar."""
+        with self._lock:
+            tokens = (self._prefix_tokens or self.tokenize("", add_bos=True)) + self.tokenize(suffix)
+            if len(tokens) + max_tokens > self.settings.n_ctx:
+                raise ModelRuntimeError(
+                    self.model_path.name,
+                    f"prompt of {len(tokens)} tokens does not fit n_ctx={self.settings.n_ctx}",
+                )
+            reused = self._restore_prefix(tokens)
+            started = time.perf_counter()
+            out = self._llm.create_completion(
+                prompt=tokens, max_tokens=max_tokens, temperature=self.settings.temperature,
+                grammar=_compiled_grammar(grammar) if grammar else None,
+            )  # fmt: skip
+            usage = out.get("usage", {})
+            return LlmCompletion(
+                text=out["choices"][0]["text"],
+                prompt_tokens=len(tokens),
+                reused_tokens=reused,
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+                seconds=time.perf_counter() - started,
+            )
+
+    def _restore_prefix(self, tokens: list[int]) -> int:
+        """How many prompt tokens llama.cpp will reuse, restoring the saved prefix state if needed."""
+        # llama-cpp-python reuses the longest common prefix with what it evaluated last; after an
+        # unrelated call that is shorter than our prefix, so load the saved state back.
+        current = list(self._llm.eval_tokens)
+        common = 0
+        for a, b in zip(current, tokens[:-1], strict=False):
+            if a != b:
+                break
+            common += 1
+        if self._prefix_state is not None and common < len(self._prefix_tokens):
+            self._llm.load_state(self._prefix_state)
+            common = len(self._prefix_tokens)
+        return common
+
+
+@lru_cache(maxsize=32)
+def _compiled_grammar(grammar: str) -> Any:
+    # Parsing a GBNF grammar costs milliseconds; the coach uses the same few over and over.
+    return require("llama_cpp", "llm").LlamaGrammar.from_string(grammar, verbose=False)

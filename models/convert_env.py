@@ -39,6 +39,8 @@ class ConvertEnvSettings:
     env_dir: Path
     logs_dir: Path
     timeout_s: float = 1800.0
+    scripts_dir: Path = CONVERT_SCRIPTS_DIR
+    """Where conversion scripts live (tests point it at scripts of their own)."""
 
 
 def _requirements_hash() -> str:
@@ -77,7 +79,7 @@ class ConvertEnv:
     def convert(self, name: str, conversion: Conversion, src: Path, out: Path) -> float:
         """Run one conversion script; returns its wall time in seconds."""
         self.ensure()
-        script = CONVERT_SCRIPTS_DIR / conversion.script
+        script = self.settings.scripts_dir / conversion.script
         args = [a.format(src=src, out=out) for a in conversion.args]
         started = time.monotonic()
         self._check(

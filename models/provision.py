@@ -124,9 +124,14 @@ class Provisioner:
                 for package in spec.packages:
                     self._take_package(spec, package, dest, started)
                 break
-            except ChecksumMismatchError:
+            except ChecksumMismatchError as exc:
                 if attempt == 2:
-                    raise
+                    # A fresh download has the same wrong bytes: the package changed upstream.
+                    raise ChecksumMismatchError(
+                        exc.what, exc.expected, exc.actual,
+                        "a fresh download has the same wrong bytes, so the package on the index no longer "
+                        "matches the registry's pin; do not use it until models/registry.py is updated",
+                    ) from exc  # fmt: skip
                 for leftover in dest.iterdir():
                     leftover.unlink()
         for save_as, expected in spec.assembled_sha256.items():

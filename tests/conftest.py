@@ -1,0 +1,41 @@
+"""Shared fixtures: the real provisioned models, the shared labelled data, and CI's no-skip rule."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from models.store import ModelStore, StoreSettings
+
+REPO = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def shared_data_dir() -> Path:
+    env = os.environ.get("RIDEALONG_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not (path / "audio").is_dir():
+        pytest.fail(f"the shared labelled data is missing at {path} (set RIDEALONG_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def store() -> ModelStore:
+    """The models provisioned by scripts/setup.sh (RIDEALONG_HOME)."""
+    return ModelStore(StoreSettings())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # In CI a skipped test is a tool that was not installed: that is a failure, not a pass.
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if IN_CI and skipped and exitstatus == 0:
+        reporter.write_line(f"CI=true: {skipped} test(s) skipped; install what they need instead", red=True)
+        session.exitstatus = 1

@@ -23,8 +23,9 @@ CONVERT_REQUIREMENTS: tuple[str, ...] = (
     "torch==2.13.0",
     "numpy==2.4.6",
     "onnx==1.23.2",
-    "onnxruntime==1.23.2",
-    "pyyaml==6.0.3",
+    "onnxruntime==1.23.2",  # dynamic int8 quantization and the ONNX-vs-torch checks
+    "asteroid-filterbanks==0.4.0",  # SincNet filters of pyannote segmentation
+    "einops==0.8.2",
 )
 # Packages whose code (model classes) the scripts use but whose dependency trees are not wanted.
 CONVERT_NO_DEPS: tuple[str, ...] = ("openai-whisper==20250625",)

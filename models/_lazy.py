@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
-from models.errors import MissingExtraError
+from models.errors import MissingExtraError, ModelCorruptError
 
 
 def require(module: str, extra: str) -> ModuleType:
@@ -13,3 +16,13 @@ def require(module: str, extra: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingExtraError(module, extra) from exc
+
+
+@contextlib.contextmanager
+def loading(path: Path) -> Iterator[None]:
+    """Turn a runtime's refusal to load a model file into a typed error naming the file."""
+    try:
+        yield
+    except (RuntimeError, ValueError) as exc:
+        name = path.parent.name or path.name
+        raise ModelCorruptError(name, path, f"the runtime could not load it: {exc}") from exc

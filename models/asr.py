@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from models._lazy import require
+from models._lazy import loading, require
 from models.errors import ModelRuntimeError
 
 WHISPER_MAX_S = 30.0
@@ -42,15 +42,16 @@ class WhisperTranscriber:
     ) -> None:
         self.settings = settings or AsrSettings()
         sherpa = require("sherpa_onnx", "speech")
-        self._recognizer: Any = sherpa.OfflineRecognizer.from_whisper(
-            encoder=str(encoder),
-            decoder=str(decoder),
-            tokens=str(tokens),
-            language=self.settings.language,
-            task=self.settings.task,
-            num_threads=self.settings.num_threads,
-            tail_paddings=self.settings.tail_paddings,
-        )
+        with loading(encoder):
+            self._recognizer: Any = sherpa.OfflineRecognizer.from_whisper(
+                encoder=str(encoder),
+                decoder=str(decoder),
+                tokens=str(tokens),
+                language=self.settings.language,
+                task=self.settings.task,
+                num_threads=self.settings.num_threads,
+                tail_paddings=self.settings.tail_paddings,
+            )
 
     def transcribe(self, samples: np.ndarray, rate_hz: int = 16_000) -> Transcript:
         duration_s = len(samples) / rate_hz

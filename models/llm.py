@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from models._lazy import require
-from models.errors import ModelCorruptError, ModelRuntimeError
+from models._lazy import loading, require
+from models.errors import ModelRuntimeError
 
 
 @dataclass(frozen=True)
@@ -57,15 +57,11 @@ class LocalLlm:
         self.model_path = Path(model_path)
         llama_cpp = require("llama_cpp", "llm")
         s = self.settings
-        try:
+        with loading(self.model_path):  # llama-cpp-python raises ValueError for a GGUF it cannot read
             self._llm: Any = llama_cpp.Llama(
                 model_path=str(model_path), n_ctx=s.n_ctx, n_threads=s.n_threads,
                 n_threads_batch=s.n_threads, n_batch=s.n_batch, seed=s.seed, verbose=False,
             )  # fmt: skip
-        except ValueError as exc:  # llama-cpp-python raises ValueError when the GGUF will not load
-            raise ModelCorruptError(
-                self.model_path.name, self.model_path, f"llama.cpp could not load it: {exc}"
-            ) from exc
         self._lock = threading.Lock()
         self._prefix_tokens: list[int] = []
         self._prefix_state: Any = None

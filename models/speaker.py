@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from models._lazy import require
+from models._lazy import loading, require
 from models.errors import ModelRuntimeError
 
 
@@ -28,7 +28,8 @@ class SpeakerEmbedder:
         )
         if not config.validate():
             raise ModelRuntimeError("campplus", f"sherpa-onnx rejected the model config for {model_path}")
-        self._extractor: Any = sherpa.SpeakerEmbeddingExtractor(config)
+        with loading(model_path):
+            self._extractor: Any = sherpa.SpeakerEmbeddingExtractor(config)
 
     @property
     def dim(self) -> int:
@@ -97,7 +98,8 @@ class OfflineDiarizer:
         )
         if not config.validate():
             raise ModelRuntimeError("diarization", "sherpa-onnx rejected the diarization config")
-        self._diarizer: Any = sherpa.OfflineSpeakerDiarization(config)
+        with loading(segmentation_model):
+            self._diarizer: Any = sherpa.OfflineSpeakerDiarization(config)
 
     @property
     def sample_rate_hz(self) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from models._lazy import require
+from models._lazy import loading, require
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,10 @@ class TextEmbedder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.settings.num_threads
         options.inter_op_num_threads = 1
-        self._session: Any = ort.InferenceSession(
-            str(model_path), options, providers=["CPUExecutionProvider"]
-        )
+        with loading(model_path):
+            self._session: Any = ort.InferenceSession(
+                str(model_path), options, providers=["CPUExecutionProvider"]
+            )
         self._input_names = {i.name for i in self._session.get_inputs()}
         self._tokenizer: Any = tokenizers.Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(max_length=self.settings.max_tokens)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from models._lazy import require
+from models._lazy import loading, require
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,10 @@ class SileroVad:
         config.silero_vad.window_size = self.settings.window_samples
         config.sample_rate = self.settings.sample_rate_hz
         config.num_threads = 1
-        self._vad: Any = sherpa.VoiceActivityDetector(config, buffer_size_in_seconds=self.settings.buffer_s)
+        with loading(model_path):
+            self._vad: Any = sherpa.VoiceActivityDetector(
+                config, buffer_size_in_seconds=self.settings.buffer_s
+            )
         self._pending = np.zeros(0, dtype=np.float32)
 
     def accept(self, samples: np.ndarray) -> list[VadSegment]:

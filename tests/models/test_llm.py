@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from models.llm import LlmSettings, choice_grammar
+from models.errors import ModelCorruptError
+from models.llm import LlmSettings, LocalLlm, choice_grammar
 from models.loaders import load_llm
+from models.registry import SMOLLM_GGUF, get_spec
 from models.store import ModelStore
 
 LABELS = ["price_objection", "decision_maker_objection", "competitor_mentioned", "none"]
@@ -61,3 +65,14 @@ def test_qwen_classifies_with_a_reused_few_shot_prefix(store: ModelStore) -> Non
         )
     assert all(text in LABELS for text, _ in answers.values())
     assert sum(text == expected for text, expected in answers.values()) >= 2, answers
+
+
+def test_a_damaged_gguf_is_a_typed_error_naming_the_file(store: ModelStore, tmp_path: Path) -> None:
+    good = store.file(get_spec("smollm2-135m"), SMOLLM_GGUF)
+    damaged = tmp_path / "smollm2-135m" / SMOLLM_GGUF
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"GGUF" + b"\xff" * 4096 + good.read_bytes()[4100:200_000])
+    with pytest.raises(ModelCorruptError) as err:
+        LocalLlm(damaged)
+    assert str(damaged) in str(err.value)
+    assert err.value.fix == "ridealong models fetch smollm2-135m --force"

@@ -11,9 +11,10 @@ from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from edge.audio_file import read_audio
-from models.errors import ModelRuntimeError
-from models.loaders import load_diarizer, load_speaker_embedder, load_vad, load_whisper
-from models.speaker import DiarizationSettings, cosine
+from models.errors import ModelCorruptError, ModelRuntimeError
+from models.loaders import CAMPPLUS_FILE, load_diarizer, load_speaker_embedder, load_vad, load_whisper
+from models.registry import get_spec
+from models.speaker import DiarizationSettings, SpeakerEmbedder, cosine
 from models.store import ModelStore
 from tests.labels import read_rttm, read_stm
 
@@ -115,3 +116,15 @@ def test_offline_diarization_matches_the_reference(
     )
     print(f"offline diarization {recording}: DER {der:.1%}, {len(hypothesis.labels())} speakers")
     assert der <= max_der
+
+
+def test_a_damaged_onnx_model_is_a_typed_error_naming_the_file(store: ModelStore, tmp_path: Path) -> None:
+    good = store.require(get_spec("campplus")) / CAMPPLUS_FILE
+    damaged = tmp_path / "campplus" / CAMPPLUS_FILE
+    damaged.parent.mkdir()
+    data = bytearray(good.read_bytes())
+    data[100:5000] = b"\xff" * 4900
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ModelCorruptError) as err:
+        SpeakerEmbedder(damaged)
+    assert str(damaged) in str(err.value) and "campplus --force" in err.value.fix

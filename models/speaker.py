@@ -59,8 +59,10 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 class DiarizationSettings:
     num_speakers: int = -1
     """Known number of speakers, or -1 to cluster by ``cluster_threshold``."""
-    cluster_threshold: float = 0.5
-    """Distance threshold for agglomerative clustering when the count is unknown."""
+    cluster_threshold: float = 0.7
+    """Cosine distance (1 - cosine) below which clusters merge when the count is unknown. sherpa's
+    0.5 default split one woman of the pyannote sample in two; 0.5-0.7 give the same DER on the
+    AMI excerpts."""
     min_duration_on_s: float = 0.3
     min_duration_off_s: float = 0.5
     num_threads: int = 1

@@ -46,6 +46,4 @@ def read_audio(path: Path, rate_hz: int = TARGET_RATE_HZ) -> AudioClip:
     mono = data.mean(axis=1)
     if source_rate != rate_hz:
         mono = soxr.resample(mono, source_rate, rate_hz, quality="HQ")
-    return AudioClip(
-        np.ascontiguousarray(mono, dtype=np.float32), rate_hz, int(source_rate), int(data.shape[1])
-    )
+    return AudioClip(np.ascontiguousarray(mono, dtype=np.float32), rate_hz, int(source_rate), int(data.shape[1]))

@@ -37,9 +37,7 @@ class Transcript:
 class WhisperTranscriber:
     """Transcribes one speech segment (≤ 30 s) at a time with sherpa-onnx's OfflineRecognizer."""
 
-    def __init__(
-        self, encoder: Path, decoder: Path, tokens: Path, settings: AsrSettings | None = None
-    ) -> None:
+    def __init__(self, encoder: Path, decoder: Path, tokens: Path, settings: AsrSettings | None = None) -> None:
         self.settings = settings or AsrSettings()
         sherpa = require("sherpa_onnx", "speech")
         with loading(encoder):

@@ -83,9 +83,7 @@ class ConvertEnv:
         script = self.settings.scripts_dir / conversion.script
         args = [a.format(src=src, out=out) for a in conversion.args]
         started = time.monotonic()
-        self._check(
-            [str(self.python), str(script), *args], name, self.settings.logs_dir / f"convert-{name}.log"
-        )
+        self._check([str(self.python), str(script), *args], name, self.settings.logs_dir / f"convert-{name}.log")
         return time.monotonic() - started
 
     def _check(self, cmd: list[str], name: str, log_path: Path) -> None:

@@ -50,9 +50,7 @@ def load_vad(store: ModelStore, settings: VadSettings | None = None) -> SileroVa
     return vad_from_dir(store.require(get_spec("silero-vad")), settings)
 
 
-def load_whisper(
-    store: ModelStore, name: str = DEFAULT_ASR, settings: AsrSettings | None = None
-) -> WhisperTranscriber:
+def load_whisper(store: ModelStore, name: str = DEFAULT_ASR, settings: AsrSettings | None = None) -> WhisperTranscriber:
     return whisper_from_dir(store.require(get_spec(name)), name, settings)
 
 

@@ -212,9 +212,7 @@ MODELS: tuple[ModelSpec, ...] = (
             ),
         ),
         outputs=("tiny.en-encoder.int8.onnx", "tiny.en-decoder.int8.onnx", "tiny.en-tokens.txt"),
-        conversion=Conversion(
-            "whisper_ct2_to_onnx.py", ("--src", "{src}", "--out", "{out}", "--prefix", "tiny.en")
-        ),
+        conversion=Conversion("whisper_ct2_to_onnx.py", ("--src", "{src}", "--out", "{out}", "--prefix", "tiny.en")),
         official_release="https://github.com/k2-fsa/sherpa-onnx/releases/download/asr-models/sherpa-onnx-whisper-tiny.en.tar.bz2",
     ),
     ModelSpec(
@@ -267,9 +265,7 @@ MODELS: tuple[ModelSpec, ...] = (
             ),
         ),
         outputs=("base-encoder.int8.onnx", "base-decoder.int8.onnx", "base-tokens.txt"),
-        conversion=Conversion(
-            "whisper_ct2_to_onnx.py", ("--src", "{src}", "--out", "{out}", "--prefix", "base")
-        ),
+        conversion=Conversion("whisper_ct2_to_onnx.py", ("--src", "{src}", "--out", "{out}", "--prefix", "base")),
         default=False,
         official_release="https://github.com/k2-fsa/sherpa-onnx/releases/download/asr-models/sherpa-onnx-whisper-base.tar.bz2",
     ),

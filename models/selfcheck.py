@@ -54,9 +54,7 @@ def read_recording(directory: Path) -> Recording:
 
 
 class SelfChecker:
-    def __init__(
-        self, store: ModelStore, references_dir: Path = REFERENCES_DIR, record: bool = False
-    ) -> None:
+    def __init__(self, store: ModelStore, references_dir: Path = REFERENCES_DIR, record: bool = False) -> None:
         self._store = store
         self._references_dir = references_dir
         self._record = record
@@ -95,9 +93,7 @@ class SelfChecker:
     def _check_vad(self, spec: ModelSpec, directory: Path, rec: Recording) -> dict[str, Any]:
         vad = loaders.vad_from_dir(directory)
         segments = vad.accept(rec.samples) + vad.flush()
-        spans = [
-            (s.start_sample / rec.rate_hz, (s.start_sample + len(s.samples)) / rec.rate_hz) for s in segments
-        ]
+        spans = [(s.start_sample / rec.rate_hz, (s.start_sample + len(s.samples)) / rec.rate_hz) for s in segments]
         covered = _coverage([(a, b) for a, b, _ in rec.turns], spans)
         if covered < 0.8:
             raise self._fail(spec, f"VAD covers {covered:.0%} of the labelled speech (expected ≥ 80 %)")
@@ -131,9 +127,7 @@ class SelfChecker:
                 by_speaker.setdefault(speaker, []).append(embedder.embed(rec.cut(start, end), rec.rate_hz))
         same, different = _same_vs_different(by_speaker)
         if not same > different + 0.1:
-            raise self._fail(
-                spec, f"same-speaker cosine {same:.2f} not above different-speaker {different:.2f}"
-            )
+            raise self._fail(spec, f"same-speaker cosine {same:.2f} not above different-speaker {different:.2f}")
         first = rec.turns[0]
         vector = embedder.embed(rec.cut(first[0], first[1]), rec.rate_hz)
         ref = self._reference(spec, {"first_turn": [round(float(x), 5) for x in vector]})
@@ -156,9 +150,7 @@ class SelfChecker:
         agreement = _frame_agreement(rec.turns, [(t.start_s, t.end_s, str(t.speaker)) for t in turns])
         if len(speakers) != 2 or agreement < 0.85:
             raise self._fail(spec, f"found {len(speakers)} speakers, frame agreement {agreement:.0%}")
-        ref = self._reference(
-            spec, {"turns": [[round(t.start_s, 2), round(t.end_s, 2), t.speaker] for t in turns]}
-        )
+        ref = self._reference(spec, {"turns": [[round(t.start_s, 2), round(t.end_s, 2), t.speaker] for t in turns]})
         drift = 0.0
         if ref is not None:
             drift = _span_drift([(t.start_s, t.end_s) for t in turns], [(a, b) for a, b, _ in ref["turns"]])
@@ -221,9 +213,7 @@ def _coverage(
 def _span_drift(spans: list[tuple[float, float]], reference: list[tuple[float, float]]) -> float:
     if len(spans) != len(reference):
         return float("inf")
-    return max(
-        (max(abs(a - c), abs(b - d)) for (a, b), (c, d) in zip(spans, reference, strict=True)), default=0.0
-    )
+    return max((max(abs(a - c), abs(b - d)) for (a, b), (c, d) in zip(spans, reference, strict=True)), default=0.0)
 
 
 def _same_vs_different(by_speaker: dict[str, list[np.ndarray]]) -> tuple[float, float]:

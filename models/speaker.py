@@ -23,9 +23,7 @@ class SpeakerEmbedder:
     def __init__(self, model_path: Path, settings: EmbeddingSettings | None = None) -> None:
         self.settings = settings or EmbeddingSettings()
         sherpa = require("sherpa_onnx", "speech")
-        config = sherpa.SpeakerEmbeddingExtractorConfig(
-            model=str(model_path), num_threads=self.settings.num_threads
-        )
+        config = sherpa.SpeakerEmbeddingExtractorConfig(model=str(model_path), num_threads=self.settings.num_threads)
         if not config.validate():
             raise ModelRuntimeError("campplus", f"sherpa-onnx rejected the model config for {model_path}")
         with loading(model_path):
@@ -89,12 +87,8 @@ class OfflineDiarizer:
                 pyannote=sherpa.OfflineSpeakerSegmentationPyannoteModelConfig(model=str(segmentation_model)),
                 num_threads=s.num_threads,
             ),
-            embedding=sherpa.SpeakerEmbeddingExtractorConfig(
-                model=str(embedding_model), num_threads=s.num_threads
-            ),
-            clustering=sherpa.FastClusteringConfig(
-                num_clusters=s.num_speakers, threshold=s.cluster_threshold
-            ),
+            embedding=sherpa.SpeakerEmbeddingExtractorConfig(model=str(embedding_model), num_threads=s.num_threads),
+            clustering=sherpa.FastClusteringConfig(num_clusters=s.num_speakers, threshold=s.cluster_threshold),
             min_duration_on=s.min_duration_on_s,
             min_duration_off=s.min_duration_off_s,
         )
@@ -109,6 +103,4 @@ class OfflineDiarizer:
 
     def diarize(self, samples: np.ndarray) -> list[DiarizedTurn]:
         result = self._diarizer.process(np.ascontiguousarray(samples, dtype=np.float32))
-        return [
-            DiarizedTurn(float(t.start), float(t.end), int(t.speaker)) for t in result.sort_by_start_time()
-        ]
+        return [DiarizedTurn(float(t.start), float(t.end), int(t.speaker)) for t in result.sort_by_start_time()]

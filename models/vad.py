@@ -51,9 +51,7 @@ class SileroVad:
         config.sample_rate = self.settings.sample_rate_hz
         config.num_threads = 1
         with loading(model_path):
-            self._vad: Any = sherpa.VoiceActivityDetector(
-                config, buffer_size_in_seconds=self.settings.buffer_s
-            )
+            self._vad: Any = sherpa.VoiceActivityDetector(config, buffer_size_in_seconds=self.settings.buffer_s)
         self._pending = np.zeros(0, dtype=np.float32)
 
     def accept(self, samples: np.ndarray) -> list[VadSegment]:

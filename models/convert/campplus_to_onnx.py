@@ -83,12 +83,8 @@ class FCM(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(1, m_channels, 3, stride=1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(m_channels)
-        self.layer1 = nn.Sequential(
-            BasicResBlock(m_channels, m_channels, 2), BasicResBlock(m_channels, m_channels, 1)
-        )
-        self.layer2 = nn.Sequential(
-            BasicResBlock(m_channels, m_channels, 2), BasicResBlock(m_channels, m_channels, 1)
-        )
+        self.layer1 = nn.Sequential(BasicResBlock(m_channels, m_channels, 2), BasicResBlock(m_channels, m_channels, 1))
+        self.layer2 = nn.Sequential(BasicResBlock(m_channels, m_channels, 2), BasicResBlock(m_channels, m_channels, 1))
         self.conv2 = nn.Conv2d(m_channels, m_channels, 3, stride=(2, 1), padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(m_channels)
         self.out_channels = m_channels * (feat_dim // 8)
@@ -174,9 +170,7 @@ class CAMDenseTDNNLayer(nn.Module):
 
 
 class CAMDenseTDNNBlock(nn.ModuleList):
-    def __init__(
-        self, num_layers: int, in_ch: int, growth: int, bn_ch: int, kernel: int, dilation: int
-    ) -> None:
+    def __init__(self, num_layers: int, in_ch: int, growth: int, bn_ch: int, kernel: int, dilation: int) -> None:
         super().__init__()
         for i in range(num_layers):
             layer = CAMDenseTDNNLayer(in_ch + i * growth, growth, bn_ch, kernel, dilation)

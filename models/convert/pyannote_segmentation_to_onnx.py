@@ -281,8 +281,7 @@ def self_check(model: PyanNet, path: Path) -> float:
         diff = float(np.abs(expected - np.exp(got)).max()) if got.shape == expected.shape else np.inf
         if diff > MAX_PROB_DIFF:
             raise RuntimeError(
-                f"self-check failed at {seconds}s: shape {got.shape} vs {expected.shape}, "
-                f"max|prob diff|={diff:.2e}"
+                f"self-check failed at {seconds}s: shape {got.shape} vs {expected.shape}, max|prob diff|={diff:.2e}"
             )
         worst = max(worst, diff)
     return worst

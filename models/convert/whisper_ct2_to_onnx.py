@@ -329,9 +329,7 @@ def write_tokens(vocab: list[str], eot: int, path: Path) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
-def build_metadata(
-    prefix: str, dims: dict[str, int], vocab: list[str], config: dict[str, Any]
-) -> dict[str, Any]:
+def build_metadata(prefix: str, dims: dict[str, int], vocab: list[str], config: dict[str, Any]) -> dict[str, Any]:
     """The encoder metadata of sherpa's script, computed from the vocabulary instead of tiktoken."""
     ids = {t: i for i, t in enumerate(vocab) if t.startswith("<|") and t.endswith("|>")}
     ids.setdefault("<|nospeech|>", ids.get("<|nocaptions|>", -1))  # HF's name for the same token

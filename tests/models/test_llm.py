@@ -60,9 +60,7 @@ def test_qwen_classifies_with_a_reused_few_shot_prefix(store: ModelStore) -> Non
         # Only the new utterance is evaluated: the few-shot prefix comes from the saved KV state.
         assert out.reused_tokens >= prefix_tokens
         answers[utterance] = (out.text, expected)
-        print(
-            f"{out.text:26} {out.seconds:.2f}s  reused {out.reused_tokens}/{out.prompt_tokens}  {utterance}"
-        )
+        print(f"{out.text:26} {out.seconds:.2f}s  reused {out.reused_tokens}/{out.prompt_tokens}  {utterance}")
     assert all(text in LABELS for text, _ in answers.values())
     assert sum(text == expected for text, expected in answers.values()) >= 2, answers
 

@@ -29,9 +29,7 @@ def test_qwen_is_assembled_from_22_parts_to_the_official_size_and_hash() -> None
     spec = get_spec("qwen2.5-1.5b")
     assert len(spec.packages) == 22
     assert spec.size_bytes == 1_117_320_768
-    assert pinned_output_sha256(spec) == {
-        QWEN_GGUF: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-    }
+    assert pinned_output_sha256(spec) == {QWEN_GGUF: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"}
 
 
 def test_converted_models_are_pinned_by_their_manifest_not_the_registry() -> None:

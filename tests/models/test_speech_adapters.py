@@ -64,9 +64,7 @@ def test_whisper_transcribes_the_sample_call(store: ModelStore, sample: Path) ->
     assert wer < 0.35  # a broken conversion scores far above 50 %
 
 
-def test_whisper_handles_short_clips_and_refuses_what_it_would_truncate(
-    store: ModelStore, sample: Path
-) -> None:
+def test_whisper_handles_short_clips_and_refuses_what_it_would_truncate(store: ModelStore, sample: Path) -> None:
     clip = read_audio(sample / "sample.wav")
     asr = load_whisper(store)
     short = asr.transcribe(clip.samples[int(14.44 * 16000) : int(17.77 * 16000)], 16000)  # 3.3 s

@@ -1,0 +1,78 @@
+"""Render the evaluation corpus in every condition, with reference labels.
+
+    .venv/bin/python scripts/render_corpus.py [--out DIR] [--conditions clean,kitchen,basement,phone]
+        [--split all|dev|test] [--seed 0]
+
+Writes DIR/<condition>/<call>.{wav,rttm,stm,roles.json,enroll.wav,json} (DIR defaults to
+$RIDEALONG_HOME/corpus) and prints the audio hours, the time taken and the moments per type and
+split. Unchanged calls are not rendered again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.store import default_home
+from scripts.corpus.render import CONDITIONS, render_call
+from scripts.corpus.schema import Call, load_split
+from scripts.corpus.voices import EspeakSynthesizer
+
+SHARED_ROOMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "rooms"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=default_home() / "corpus")
+    parser.add_argument("--conditions", default=",".join(CONDITIONS))
+    parser.add_argument("--split", choices=("all", "dev", "test"), default="all")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rooms", type=Path, default=SHARED_ROOMS, help="shared/data/rooms")
+    args = parser.parse_args(argv)
+
+    splits = ("dev", "test") if args.split == "all" else (args.split,)
+    calls = {split: load_split(split) for split in splits}
+    conditions = [CONDITIONS[name] for name in args.conditions.split(",")]
+    synth = EspeakSynthesizer(args.out / "tts-cache")
+    started = time.perf_counter()
+    total_s, rendered = 0.0, 0
+    for split, split_calls in calls.items():
+        for call in split_calls:
+            for condition in conditions:
+                result = render_call(call, condition, args.out / condition.name, synth, args.rooms, args.seed)
+                total_s += result.duration_s
+                rendered += not result.cached
+                state = "cached" if result.cached else "rendered"
+                print(
+                    f"{split:4} {condition.name:9} {call.id:12} {result.duration_s / 60:5.1f} min  {state}",
+                    flush=True,
+                )
+    elapsed = time.perf_counter() - started
+    print(f"\n{total_s / 3600:.2f} h of audio ({rendered} files rendered, the rest cached) in {elapsed:.0f} s")
+    print_moment_summary(calls)
+    return 0
+
+
+def print_moment_summary(calls: dict[str, list[Call]]) -> None:
+    counts = {split: Counter(m.type.value for c in cs for m in c.moments) for split, cs in calls.items()}
+    misses = {split: Counter(m.type.value for c in cs for m in c.near_misses) for split, cs in calls.items()}
+    types = sorted(set().union(*counts.values(), *misses.values()))
+    header = "".join(f"{s + ' +':>8}{s + ' ~':>8}" for s in calls)
+    print(f"\n{'moment type (+ labelled, ~ near-miss)':40}{header}")
+    for t in types:
+        print(f"{t:40}" + "".join(f"{counts[s][t]:8}{misses[s][t]:8}" for s in calls))
+    summary = {
+        s: {"calls": len(cs), "moments": dict(counts[s]), "near_misses": dict(misses[s])} for s, cs in calls.items()
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The renderer end to end on a short call: deterministic, cached, labels that match the audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from pyannote.core import Annotation, Segment
+
+from edge.audio_file import read_audio
+from models.loaders import load_vad
+from models.store import ModelStore
+from scripts.corpus.render import CONDITIONS, render_call
+from scripts.corpus.schema import load_call
+from scripts.corpus.voices import EspeakSynthesizer
+from tests.labels import read_rttm
+
+FIXTURE = Path(__file__).parent / "fixtures" / "short-call.json"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("render")
+    synth = EspeakSynthesizer(out / "tts-cache")
+    call = load_call(FIXTURE)
+    return {
+        name: render_call(call, condition, out / name, synth, shared_data / "rooms").wav
+        for name, condition in CONDITIONS.items()
+    }
+
+
+def test_every_condition_writes_audio_and_labels(rendered: dict[str, Path]) -> None:
+    for wav in rendered.values():
+        info = soundfile.info(wav)
+        assert info.samplerate == 16_000 and info.channels == 1 and info.duration > 30
+        for suffix in (".rttm", ".stm", ".roles.json", ".enroll.wav", ".json"):
+            assert wav.with_suffix("").with_name(wav.stem + suffix).is_file(), suffix
+    stm = rendered["kitchen"].with_suffix(".stm").read_text().splitlines()
+    assert len(stm) == 12 and "Thursday at four" in stm[-2]
+
+
+@pytest.mark.parametrize("condition", ["clean", "kitchen", "basement"])
+def test_vad_speech_regions_agree_with_the_reference_turns(
+    rendered: dict[str, Path], store: ModelStore, condition: str
+) -> None:
+    wav = rendered[condition]
+    clip = read_audio(wav)
+    vad = load_vad(store)
+    segments = vad.accept(clip.samples) + vad.flush()
+    hypothesis = Annotation()
+    for s in segments:
+        start = s.start_sample / clip.rate_hz
+        hypothesis[Segment(start, start + len(s.samples) / clip.rate_hz)] = "speech"
+    reference = read_rttm(wav.with_suffix(".rttm")).get_timeline().support()
+    speech = hypothesis.get_timeline().support()
+    recall = speech.crop(reference).duration() / reference.duration()
+    precision = reference.crop(speech).duration() / speech.duration()
+    print(f"{condition}: VAD covers {recall:.1%} of reference speech; {precision:.1%} of VAD speech is reference")
+    assert recall >= 0.9
+    assert precision >= 0.8
+
+
+def test_rendering_is_deterministic_and_cached(rendered: dict[str, Path], tmp_path: Path, shared_data: Path) -> None:
+    call = load_call(FIXTURE)
+    again = render_call(
+        call, CONDITIONS["kitchen"], tmp_path, EspeakSynthesizer(tmp_path / "tts"), shared_data / "rooms"
+    )
+    assert not again.cached
+    first, _ = soundfile.read(rendered["kitchen"])
+    second, _ = soundfile.read(again.wav)
+    np.testing.assert_array_equal(first, second)
+    assert again.wav.with_suffix(".rttm").read_text() == rendered["kitchen"].with_suffix(".rttm").read_text()
+    cached = render_call(
+        call, CONDITIONS["kitchen"], tmp_path, EspeakSynthesizer(tmp_path / "tts"), shared_data / "rooms"
+    )
+    assert cached.cached

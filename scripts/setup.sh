@@ -9,7 +9,7 @@ export RIDEALONG_HOME="${RIDEALONG_HOME:-$HOME/.cache/ridealong}"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 LLAMA_CPP_VERSION=0.3.36
-DEBIAN_PACKAGES=(cmake g++ make)
+DEBIAN_PACKAGES=(cmake g++ make espeak-ng sox libsox-fmt-all)
 
 step() { printf '\n== %s\n' "$*"; }
 

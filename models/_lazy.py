@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -12,6 +13,9 @@ from models.errors import MissingExtraError, ModelCorruptError
 
 
 def require(module: str, extra: str) -> ModuleType:
+    # onnxruntime's Linux wheels phone home (Microsoft telemetry) unless told not to before import;
+    # the agent runs offline in customers' homes and must not try.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         return importlib.import_module(module)
     except ImportError as exc:

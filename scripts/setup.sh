@@ -45,3 +45,5 @@ step "installing Python dependencies"
 
 step "provisioning models into $RIDEALONG_HOME/models"
 .venv/bin/ridealong models fetch
+# The neural voices that render the evaluation corpus (not used by the agent itself).
+.venv/bin/ridealong models fetch kokoro-82m piper-joe

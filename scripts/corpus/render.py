@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile
@@ -17,9 +18,9 @@ import soundfile
 from scripts.corpus.acoustics import CONDITIONS, Condition, render_condition
 from scripts.corpus.schema import Call
 from scripts.corpus.timeline import lay_out, speaker_tracks
-from scripts.corpus.voices import RATE_HZ, Synthesizer, Voice, assign_voices, stable_seed
+from scripts.corpus.voices import ESPEAK_BANK, RATE_HZ, Synthesizer, VoiceBank, assign_voices, stable_seed
 
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2
 # The rep reads this to enroll their voice: the Rainbow Passage (public domain), in no call.
 ENROLLMENT_TEXT = (
     "When the sunlight strikes raindrops in the air, they act as a prism and form a rainbow. "
@@ -39,17 +40,23 @@ class RenderedCall:
 
 
 def render_call(
-    call: Call, condition: Condition, out_dir: Path, synth: Synthesizer, rooms_dir: Path, seed: int = 0
+    call: Call,
+    condition: Condition,
+    out_dir: Path,
+    synth: Synthesizer,
+    rooms_dir: Path,
+    seed: int = 0,
+    bank: VoiceBank = ESPEAK_BANK,
 ) -> RenderedCall:
     out_dir.mkdir(parents=True, exist_ok=True)
     wav = out_dir / f"{call.id}.wav"
-    key = _key(call, condition, seed)
+    key = _key(call, condition, seed, bank.name)
     key_file = out_dir / f"{call.id}.key"
     if wav.is_file() and key_file.is_file() and key_file.read_text() == key:
         return RenderedCall(call.id, condition.name, wav, soundfile.info(wav).duration, cached=True)
 
     rng = np.random.default_rng(stable_seed(call.id, condition.name, seed))
-    voices = assign_voices(call.tenant, [(s.id, s.role, s.sex) for s in call.speakers])
+    voices = assign_voices(bank, call.tenant, [(s.id, s.role, s.sex) for s in call.speakers])
     audio = {u.id: synth.synthesize(u.text, voices[u.speaker]) for u in call.utterances}
     placed = lay_out(call, audio, np.random.default_rng(stable_seed(call.id, "timeline", seed)))
     tracks, duration_s = speaker_tracks(placed, audio)
@@ -80,7 +87,7 @@ def render_call(
     return RenderedCall(call.id, condition.name, wav, duration_s, cached=False)
 
 
-def enrollment_clip(synth: Synthesizer, voice: Voice, condition: Condition, rooms_dir: Path) -> np.ndarray:
+def enrollment_clip(synth: Synthesizer, voice: Any, condition: Condition, rooms_dir: Path) -> np.ndarray:
     """The rep reading the enrollment passage in a quiet room, through the same phone channel."""
     speech = synth.synthesize(ENROLLMENT_TEXT, voice)
     quiet = Condition(f"{condition.name}-enroll", "none", phone_channel=condition.phone_channel)
@@ -94,12 +101,13 @@ def _write_wav(path: Path, audio: np.ndarray) -> None:
     tmp.replace(path)
 
 
-def _key(call: Call, condition: Condition, seed: int) -> str:
+def _key(call: Call, condition: Condition, seed: int, bank: str) -> str:
     material = json.dumps(
         {
             "call": call.model_dump(mode="json"),
             "condition": asdict(condition),
             "seed": seed,
+            "voices": bank,
             "v": RENDERER_VERSION,
         },
         sort_keys=True,

@@ -1,4 +1,5 @@
-"""Synthetic voices: a distinct, deterministic voice for every speaker of a call.
+"""Synthetic voices: a distinct, deterministic voice for every speaker of a call (espeak-ng here;
+the neural voices are in ``neural_voices``).
 
 Each tenant's rep keeps the same voice in every call (as a real rep would), so an enrollment clip
 of that voice means something; customers get other voices, never the rep's.
@@ -12,7 +13,7 @@ import subprocess
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import soundfile
@@ -46,13 +47,29 @@ FEMALE = (
     Voice("en-us+Annie", 58, 168),
     Voice("en-029+f1", 64, 165),
 )
-# Every tenant's one rep, fixed across calls and their enrollment clip.
-REP_VOICES: dict[str, Voice] = {
-    "comfortpro-hvac": MALE[0],
-    "summit-roofing": FEMALE[0],
-    "brightside-solar": FEMALE[1],
-    "shieldline-pest": MALE[1],
-}
+
+
+@dataclass(frozen=True)
+class VoiceBank:
+    """The voices a render may use: a fixed one per tenant's rep, pools for everyone else."""
+
+    name: str
+    male: tuple[Any, ...]
+    female: tuple[Any, ...]
+    reps: dict[str, Any]
+
+
+ESPEAK_BANK = VoiceBank(
+    "espeak",
+    MALE,
+    FEMALE,
+    {
+        "comfortpro-hvac": MALE[0],
+        "summit-roofing": FEMALE[0],
+        "brightside-solar": FEMALE[1],
+        "shieldline-pest": MALE[1],
+    },
+)
 
 
 def stable_seed(*parts: object) -> int:
@@ -60,16 +77,18 @@ def stable_seed(*parts: object) -> int:
     return zlib.crc32("|".join(str(p) for p in parts).encode())
 
 
-def assign_voices(tenant: str, speakers: list[tuple[str, str, str]]) -> dict[str, Voice]:
-    """``speakers`` are (id, role, sex); returns a distinct voice for each, the rep's fixed by tenant."""
-    rep_voice = REP_VOICES.get(tenant)
-    assigned: dict[str, Voice] = {}
+def assign_voices(bank: VoiceBank, tenant: str, speakers: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """``speakers`` are (id, role, sex); a distinct voice for each, the rep's fixed by tenant."""
+    rep_voice = bank.reps.get(tenant)
+    assigned: dict[str, Any] = {}
     used = {rep_voice} if rep_voice else set()
     for speaker_id, role, sex in speakers:
         if role == "rep" and rep_voice is not None:
             assigned[speaker_id] = rep_voice
             continue
-        pool = [v for v in (MALE if sex == "male" else FEMALE) if v not in used]
+        pool = [v for v in (bank.male if sex == "male" else bank.female) if v not in used]
+        if not pool:
+            raise ValueError(f"the {bank.name} voice bank has no {sex} voice left for {speaker_id!r}")
         choice = pool[stable_seed(tenant, speaker_id, sex) % len(pool)]
         assigned[speaker_id] = choice
         used.add(choice)
@@ -77,7 +96,7 @@ def assign_voices(tenant: str, speakers: list[tuple[str, str, str]]) -> dict[str
 
 
 class Synthesizer(Protocol):
-    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+    def synthesize(self, text: str, voice: Any) -> np.ndarray:
         """Mono float32 speech at 16 kHz, without leading or trailing silence."""
         ...
 

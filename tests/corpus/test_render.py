@@ -12,21 +12,30 @@ from pyannote.core import Annotation, Segment
 from edge.audio_file import read_audio
 from models.loaders import load_vad
 from models.store import ModelStore
-from scripts.corpus.render import CONDITIONS, render_call
+from scripts.corpus.neural_voices import NEURAL_BANK, NeuralSynthesizer
+from scripts.corpus.render import CONDITIONS, RenderedCall, render_call
 from scripts.corpus.schema import load_call
-from scripts.corpus.voices import EspeakSynthesizer
+from scripts.corpus.voices import ESPEAK_BANK, EspeakSynthesizer, assign_voices
 from tests.labels import read_rttm
 
 FIXTURE = Path(__file__).parent / "fixtures" / "short-call.json"
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[str, Path]:
+def tts_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tts-cache")
+
+
+@pytest.fixture(scope="module")
+def rendered(
+    tmp_path_factory: pytest.TempPathFactory, shared_data: Path, store: ModelStore, tts_cache: Path
+) -> dict[str, Path]:
+    """The fixture call in every condition, with the neural voices the corpus is rendered with."""
     out = tmp_path_factory.mktemp("render")
-    synth = EspeakSynthesizer(out / "tts-cache")
+    synth = NeuralSynthesizer(store, tts_cache)
     call = load_call(FIXTURE)
     return {
-        name: render_call(call, condition, out / name, synth, shared_data / "rooms").wav
+        name: render_call(call, condition, out / name, synth, shared_data / "rooms", bank=NEURAL_BANK).wav
         for name, condition in CONDITIONS.items()
     }
 
@@ -41,7 +50,7 @@ def test_every_condition_writes_audio_and_labels(rendered: dict[str, Path]) -> N
     assert len(stm) == 12 and "Thursday at four" in stm[-2]
 
 
-@pytest.mark.parametrize("condition", ["clean", "kitchen", "basement"])
+@pytest.mark.parametrize("condition", ["clean", "kitchen", "basement", "phone"])
 def test_vad_speech_regions_agree_with_the_reference_turns(
     rendered: dict[str, Path], store: ModelStore, condition: str
 ) -> None:
@@ -62,17 +71,30 @@ def test_vad_speech_regions_agree_with_the_reference_turns(
     assert precision >= 0.8
 
 
-def test_rendering_is_deterministic_and_cached(rendered: dict[str, Path], tmp_path: Path, shared_data: Path) -> None:
+def test_rendering_is_deterministic_and_cached(
+    rendered: dict[str, Path], tmp_path: Path, shared_data: Path, store: ModelStore, tts_cache: Path
+) -> None:
     call = load_call(FIXTURE)
-    again = render_call(
-        call, CONDITIONS["kitchen"], tmp_path, EspeakSynthesizer(tmp_path / "tts"), shared_data / "rooms"
-    )
+    synth = NeuralSynthesizer(store, tts_cache)  # same voices; rooms, noise and timing rendered anew
+
+    def render() -> RenderedCall:
+        return render_call(call, CONDITIONS["phone"], tmp_path, synth, shared_data / "rooms", bank=NEURAL_BANK)
+
+    again = render()
     assert not again.cached
-    first, _ = soundfile.read(rendered["kitchen"])
+    first, _ = soundfile.read(rendered["phone"])
     second, _ = soundfile.read(again.wav)
     np.testing.assert_array_equal(first, second)
-    assert again.wav.with_suffix(".rttm").read_text() == rendered["kitchen"].with_suffix(".rttm").read_text()
-    cached = render_call(
-        call, CONDITIONS["kitchen"], tmp_path, EspeakSynthesizer(tmp_path / "tts"), shared_data / "rooms"
+    assert again.wav.with_suffix(".rttm").read_text() == rendered["phone"].with_suffix(".rttm").read_text()
+    assert render().cached
+
+
+def test_espeak_voices_are_distinct_per_speaker_and_fixed_per_rep(tmp_path: Path, shared_data: Path) -> None:
+    call = load_call(FIXTURE)
+    voices = assign_voices(ESPEAK_BANK, call.tenant, [(s.id, s.role, s.sex) for s in call.speakers])
+    assert len(set(voices.values())) == len(call.speakers)
+    assert voices["rep"] == ESPEAK_BANK.reps["comfortpro-hvac"]
+    result = render_call(
+        call, CONDITIONS["clean"], tmp_path, EspeakSynthesizer(tmp_path / "tts"), shared_data / "rooms"
     )
-    assert cached.cached
+    assert result.duration_s > 30

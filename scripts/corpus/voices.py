@@ -101,27 +101,37 @@ class Synthesizer(Protocol):
         ...
 
 
-class EspeakSynthesizer:
-    """espeak-ng, cached on disk by (text, voice): re-rendering a corpus re-synthesizes nothing."""
+class CachedSynthesizer:
+    """Caches every (text, voice) on disk: re-rendering a corpus re-synthesizes nothing."""
 
     def __init__(self, cache_dir: Path) -> None:
         self._cache_dir = cache_dir
         cache_dir.mkdir(parents=True, exist_ok=True)
 
-    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+    def synthesize(self, text: str, voice: Any) -> np.ndarray:
         key = hashlib.sha256(f"{voice}|{text}".encode()).hexdigest()[:24]
         cached = self._cache_dir / f"{key}.npy"
         if cached.is_file():
             return np.load(cached)
+        audio, rate = self._speak(text, voice)
+        out = trim_silence(soxr.resample(audio, rate, RATE_HZ).astype(np.float32))
+        tmp = cached.with_suffix(".tmp.npy")
+        np.save(tmp, out)
+        tmp.replace(cached)
+        return out
+
+    def _speak(self, text: str, voice: Any) -> tuple[np.ndarray, int]:
+        """Mono float32 speech and its sample rate."""
+        raise NotImplementedError
+
+
+class EspeakSynthesizer(CachedSynthesizer):
+    def _speak(self, text: str, voice: Voice) -> tuple[np.ndarray, int]:
         cmd = ["espeak-ng", "-v", voice.espeak_voice, "-p", str(voice.pitch), "-s", str(voice.words_per_minute),
                "--stdout"]  # fmt: skip
         result = subprocess.run(cmd, input=text.encode(), capture_output=True, check=True)
         data, rate = soundfile.read(io.BytesIO(result.stdout), dtype="float32")
-        audio = trim_silence(soxr.resample(data, rate, RATE_HZ).astype(np.float32))
-        tmp = cached.with_suffix(".tmp.npy")
-        np.save(tmp, audio)
-        tmp.replace(cached)
-        return audio
+        return np.asarray(data, dtype=np.float32), int(rate)
 
 
 def trim_silence(audio: np.ndarray, threshold: float = 1e-3) -> np.ndarray:

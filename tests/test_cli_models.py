@@ -92,3 +92,14 @@ def test_missing_runtime_names_the_extra_to_install() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 2
     assert "'sherpa_onnx' is not installed" in out.stderr and "ridealong[speech]" in out.stderr
+
+
+def test_an_unreadable_manifest_is_reported_not_a_crash(tmp_path: Path) -> None:
+    manifest = tmp_path / "home" / "models" / "whisper-base" / "manifest.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text("{not json")
+    out = ridealong("models", "verify", "--json", home=tmp_path / "home")
+    assert out.returncode == 1, out.stderr
+    statuses = {m["name"]: m for m in json.loads(out.stdout)["models"]}
+    assert statuses["whisper-base"]["status"] == "corrupt"
+    assert "unreadable manifest" in statuses["whisper-base"]["detail"]

@@ -1,0 +1,55 @@
+"""The call store's schema, as numbered migrations; ``PRAGMA user_version`` says which ran."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: calls, their utterances (both diarization passes), audio in chunks, an event log, the outbox.
+    """
+    CREATE TABLE calls (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        rep_id TEXT,
+        source TEXT NOT NULL,
+        rate_hz INTEGER NOT NULL,
+        rubric_version TEXT,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        end_s REAL,
+        status TEXT NOT NULL CHECK (status IN ('recording', 'ended', 'recovered'))
+    );
+    CREATE TABLE utterances (
+        id TEXT NOT NULL,
+        call_id TEXT NOT NULL REFERENCES calls(id),
+        pass TEXT NOT NULL CHECK (pass IN ('online', 'second')),
+        speaker_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        start_s REAL NOT NULL,
+        end_s REAL NOT NULL,
+        text TEXT NOT NULL,
+        asr_confidence REAL NOT NULL,
+        speaker_confidence REAL NOT NULL,
+        PRIMARY KEY (call_id, pass, id)
+    );
+    CREATE TABLE audio_chunks (
+        call_id TEXT NOT NULL REFERENCES calls(id),
+        seq INTEGER NOT NULL,
+        start_sample INTEGER NOT NULL,
+        pcm16 BLOB NOT NULL,
+        PRIMARY KEY (call_id, seq)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        call_id TEXT REFERENCES calls(id),
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE TABLE outbox (
+        call_id TEXT PRIMARY KEY REFERENCES calls(id),
+        queued_at TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'synced')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    """,
+)

@@ -41,12 +41,15 @@ def main(argv: list[str] | None = None) -> int:
         default="neural",
         help="neural: Kokoro + Piper (`ridealong models fetch kokoro-82m piper-joe`); espeak: fast, robotic",
     )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads per neural synthesis (run one process per core)"
+    )
     args = parser.parse_args(argv)
 
     splits = ("dev", "test") if args.split == "all" else (args.split,)
     calls = {split: load_split(split) for split in splits}
     conditions = [CONDITIONS[name] for name in args.conditions.split(",")]
-    synth, bank = voice_engine(args.voices, args.out / "tts-cache")
+    synth, bank = voice_engine(args.voices, args.out / "tts-cache", args.threads)
     started = time.perf_counter()
     total_s, rendered = 0.0, 0
     for split, split_calls in calls.items():
@@ -67,13 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def voice_engine(name: str, cache_dir: Path) -> tuple[Synthesizer, VoiceBank]:
+def voice_engine(name: str, cache_dir: Path, threads: int = 2) -> tuple[Synthesizer, VoiceBank]:
     if name == "espeak":
         return EspeakSynthesizer(cache_dir / "espeak"), ESPEAK_BANK
     from models.store import ModelStore
     from scripts.corpus.neural_voices import NEURAL_BANK, NeuralSynthesizer
 
-    return NeuralSynthesizer(ModelStore(), cache_dir / "neural"), NEURAL_BANK
+    return NeuralSynthesizer(ModelStore(), cache_dir / "neural", threads), NEURAL_BANK
 
 
 def print_moment_summary(calls: dict[str, list[Call]]) -> None:

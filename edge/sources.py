@@ -1,0 +1,101 @@
+"""Audio sources: async iterators of ``AudioChunk`` at 16 kHz mono, whatever the input.
+
+``WavSource`` streams a file block by block (a two-hour recording never sits in memory whole),
+resampling on the fly; with ``realtime=True`` it releases each chunk when its last sample would
+have been captured, so latency measured downstream is what a live microphone would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.audio_file import TARGET_RATE_HZ, AudioFileError
+from edge.clock import Clock, MonotonicClock
+from edge.frames import AudioChunk
+
+
+@dataclass(frozen=True)
+class WavSourceSettings:
+    chunk_ms: int = 100
+    """Length of each chunk handed downstream (milliseconds)."""
+    realtime: bool = False
+    """Pace chunks at the speed of speech instead of as fast as they can be read."""
+    rate_hz: int = TARGET_RATE_HZ
+
+
+class WavSource:
+    def __init__(
+        self,
+        path: Path,
+        settings: WavSourceSettings | None = None,
+        clock: Clock | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.path = path
+        self.settings = settings or WavSourceSettings()
+        self._clock = clock or MonotonicClock()
+        self._sleep = sleep
+        self._info = _open_info(path)
+
+    @property
+    def source_rate_hz(self) -> int:
+        return int(self._info.samplerate)
+
+    @property
+    def source_channels(self) -> int:
+        return int(self._info.channels)
+
+    @property
+    def duration_s(self) -> float:
+        return float(self._info.frames) / float(self._info.samplerate)
+
+    async def __aiter__(self) -> AsyncIterator[AudioChunk]:
+        import soundfile
+        import soxr
+
+        rate = self.settings.rate_hz
+        chunk = rate * self.settings.chunk_ms // 1000
+        resampler = soxr.ResampleStream(self.source_rate_hz, rate, 1, dtype="float32")
+        started_ns = self._clock.now_ns()
+        pending = np.zeros(0, dtype=np.float32)
+        emitted = 0
+        block_frames = max(self.source_rate_hz * self.settings.chunk_ms // 1000, 1)
+        with soundfile.SoundFile(str(self.path)) as fh:
+            while True:
+                block = fh.read(block_frames, dtype="float32", always_2d=True)
+                last = len(block) < block_frames
+                mono = block.mean(axis=1) if len(block) else np.zeros(0, dtype=np.float32)
+                if self.source_rate_hz != rate:
+                    mono = resampler.resample_chunk(mono, last=last)
+                pending = np.concatenate([pending, mono.astype(np.float32)])
+                while len(pending) >= chunk or (last and len(pending)):
+                    samples, pending = pending[:chunk], pending[chunk:]
+                    if self.settings.realtime:
+                        due_ns = started_ns + int((emitted + len(samples)) / rate * 1e9)
+                        wait_s = (due_ns - self._clock.now_ns()) / 1e9
+                        if wait_s > 0:
+                            await self._sleep(wait_s)
+                    yield AudioChunk(samples, rate, emitted, self._clock.now_ns())
+                    emitted += len(samples)
+                if last:
+                    return
+
+
+def _open_info(path: Path) -> Any:
+    import soundfile
+
+    if not path.is_file():
+        raise AudioFileError(path, "no such file")
+    try:
+        info = soundfile.info(str(path))
+    except (soundfile.LibsndfileError, RuntimeError) as exc:
+        raise AudioFileError(path, f"not a readable audio file ({exc}); convert it to WAV") from exc
+    if info.frames == 0:
+        raise AudioFileError(path, "the file holds no audio samples")
+    return info

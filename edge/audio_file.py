@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,18 +32,27 @@ class AudioClip:
         return len(self.samples) / self.rate_hz
 
 
-def read_audio(path: Path, rate_hz: int = TARGET_RATE_HZ) -> AudioClip:
+def open_info(path: Path) -> Any:
+    """The file's soundfile info, after checking it exists, is audio, and holds samples."""
     import soundfile
-    import soxr
 
     if not path.is_file():
         raise AudioFileError(path, "no such file")
     try:
-        data, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        info = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError) as exc:
         raise AudioFileError(path, f"not a readable audio file ({exc}); convert it to WAV") from exc
-    if data.shape[0] == 0:
+    if info.frames == 0:
         raise AudioFileError(path, "the file holds no audio samples")
+    return info
+
+
+def read_audio(path: Path, rate_hz: int = TARGET_RATE_HZ) -> AudioClip:
+    import soundfile
+    import soxr
+
+    open_info(path)
+    data, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     mono = data.mean(axis=1)
     if source_rate != rate_hz:
         mono = soxr.resample(mono, source_rate, rate_hz, quality="HQ")

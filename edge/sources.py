@@ -11,11 +11,10 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from edge.audio_file import TARGET_RATE_HZ, AudioFileError
+from edge.audio_file import TARGET_RATE_HZ, open_info
 from edge.clock import Clock, MonotonicClock
 from edge.frames import AudioChunk
 
@@ -41,7 +40,7 @@ class WavSource:
         self.settings = settings or WavSourceSettings()
         self._clock = clock or MonotonicClock()
         self._sleep = sleep
-        self._info = _open_info(path)
+        self._info = open_info(path)
 
     @property
     def source_rate_hz(self) -> int:
@@ -85,17 +84,3 @@ class WavSource:
                     emitted += len(samples)
                 if last:
                     return
-
-
-def _open_info(path: Path) -> Any:
-    import soundfile
-
-    if not path.is_file():
-        raise AudioFileError(path, "no such file")
-    try:
-        info = soundfile.info(str(path))
-    except (soundfile.LibsndfileError, RuntimeError) as exc:
-        raise AudioFileError(path, f"not a readable audio file ({exc}); convert it to WAV") from exc
-    if info.frames == 0:
-        raise AudioFileError(path, "the file holds no audio samples")
-    return info

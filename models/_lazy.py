@@ -12,10 +12,14 @@ from types import ModuleType
 from models.errors import MissingExtraError, ModelCorruptError
 
 
-def require(module: str, extra: str) -> ModuleType:
-    # onnxruntime's Linux wheels phone home (Microsoft telemetry) unless told not to before import;
-    # the agent runs offline in customers' homes and must not try.
+def quiet_onnxruntime() -> None:
+    """onnxruntime's Linux wheels phone home (Microsoft telemetry) unless told not to before import;
+    the agent runs offline in customers' homes and must not try."""
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+
+def require(module: str, extra: str) -> ModuleType:
+    quiet_onnxruntime()
     try:
         return importlib.import_module(module)
     except ImportError as exc:

@@ -59,8 +59,8 @@ class DiarizationSettings:
     """Known number of speakers, or -1 to cluster by ``cluster_threshold``."""
     cluster_threshold: float = 0.7
     """Cosine distance (1 - cosine) below which clusters merge when the count is unknown. sherpa's
-    0.5 default split one woman of the pyannote sample in two; 0.5-0.7 give the same DER on the
-    AMI excerpts."""
+    0.5 default split one woman of the pyannote sample in two (DER 5.0 %, 0.7: 1.3 %); on the AMI
+    excerpts 0.7 scores 30.2 % / 13.1 % against 32.4 % / 13.1 % at 0.5."""
     min_duration_on_s: float = 0.3
     min_duration_off_s: float = 0.5
     num_threads: int = 1

@@ -7,13 +7,13 @@ passage) with voices unlike espeak's. Piper's Joe is the one native US English n
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from models._lazy import quiet_onnxruntime
 from models.registry import KOKORO_ONNX, KOKORO_VOICES, PIPER_JOE, get_spec
 from models.store import ModelStore
 from scripts.corpus.voices import RATE_HZ, CachedSynthesizer, VoiceBank
@@ -35,7 +35,7 @@ class NeuralSynthesizer(CachedSynthesizer):
 
     def __init__(self, store: ModelStore, cache_dir: Path, threads: int = 2) -> None:
         super().__init__(cache_dir)
-        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # before onnxruntime is imported
+        quiet_onnxruntime()  # kokoro-onnx and piper import onnxruntime themselves
         self._store = store
         self._threads = threads
         self._kokoro: Any = None

@@ -126,6 +126,32 @@ class CallStore:
             pk=("call_id", "pass", "id"),
         )  # fmt: skip
 
+    def save_second_pass(
+        self, call_id: str, utterances: list[Utterance], changes: list[tuple[Utterance, Utterance]]
+    ) -> None:
+        """The second pass's utterances and what it changed, replacing any earlier second pass, atomically."""
+        self.get(call_id)
+        with self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.execute("DELETE FROM utterances WHERE call_id = ? AND pass = 'second'", (call_id,))
+            self._conn.execute("DELETE FROM relabels WHERE call_id = ?", (call_id,))
+            # Plain SQL: sqlite-utils commits on its own, which would split this transaction.
+            self._conn.executemany(
+                "INSERT INTO utterances (id, call_id, pass, speaker_id, role, start_s, end_s, text, asr_confidence,"
+                " speaker_confidence) VALUES (?, ?, 'second', ?, ?, ?, ?, ?, ?, ?)",
+                [(u.id, call_id, u.speaker_id, u.role.value, u.start_s, u.end_s, u.text, u.asr_confidence,
+                  u.speaker_confidence) for u in utterances],
+            )  # fmt: skip
+            self._conn.executemany(
+                "INSERT INTO relabels VALUES (?, ?, ?, ?, ?, ?)",
+                [(call_id, new.id, old.speaker_id, old.role.value, new.speaker_id, new.role.value)
+                 for old, new in changes],
+            )  # fmt: skip
+        self.log_event(call_id, "second_pass", {"utterances": len(utterances), "changed": len(changes)})
+
+    def relabels(self, call_id: str) -> list[dict[str, Any]]:
+        return list(self.db["relabels"].rows_where("call_id = ?", [call_id], order_by="utterance_id"))
+
     def log_event(self, call_id: str | None, kind: str, detail: dict[str, Any]) -> None:
         self.db.table("events").insert({"call_id": call_id, "at": _now(), "kind": kind, "detail": json.dumps(detail)})
 

@@ -52,4 +52,26 @@ MIGRATIONS: tuple[str, ...] = (
         last_error TEXT
     );
     """,
+    # 2: rep voiceprints from enrollment, and the changes the second pass made to the online labels.
+    """
+    CREATE TABLE voiceprints (
+        rep_id TEXT PRIMARY KEY,
+        embedding BLOB NOT NULL,
+        dim INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        speech_s REAL NOT NULL,
+        consistency REAL NOT NULL,
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE relabels (
+        call_id TEXT NOT NULL REFERENCES calls(id),
+        utterance_id TEXT NOT NULL,
+        online_speaker_id TEXT NOT NULL,
+        online_role TEXT NOT NULL,
+        second_speaker_id TEXT NOT NULL,
+        second_role TEXT NOT NULL,
+        PRIMARY KEY (call_id, utterance_id)
+    );
+    """,
 )

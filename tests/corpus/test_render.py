@@ -16,7 +16,7 @@ from scripts.corpus.neural_voices import NEURAL_BANK, NeuralSynthesizer
 from scripts.corpus.render import CONDITIONS, RenderedCall, render_call
 from scripts.corpus.schema import load_call
 from scripts.corpus.voices import ESPEAK_BANK, EspeakSynthesizer, assign_voices
-from tests.labels import read_rttm
+from scripts.speech_eval.labels import read_rttm
 
 FIXTURE = Path(__file__).parent / "fixtures" / "short-call.json"
 

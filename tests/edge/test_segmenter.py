@@ -14,7 +14,7 @@ from edge.sources import WavSource
 from models.loaders import load_vad
 from models.store import ModelStore
 from models.vad import VadSettings
-from tests.labels import read_rttm, read_stm
+from scripts.speech_eval.labels import read_rttm, read_stm
 
 
 def segment_file(path: Path, store: ModelStore, settings: SegmenterSettings) -> list[SpeechSegment]:

@@ -16,7 +16,7 @@ from models.loaders import CAMPPLUS_FILE, load_diarizer, load_speaker_embedder, 
 from models.registry import get_spec
 from models.speaker import DiarizationSettings, SpeakerEmbedder, cosine
 from models.store import ModelStore
-from tests.labels import read_rttm, read_stm
+from scripts.speech_eval.labels import read_rttm, read_stm
 
 NORMALISE = jiwer.Compose(
     [jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip(),

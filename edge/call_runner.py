@@ -1,0 +1,113 @@
+"""Runs one call: a source's audio into the store and the speech pipeline, utterances into the window.
+
+Two supervised tasks joined by a bounded queue: capture stores the audio (about once a second, so
+a crash loses at most that) and hands chunks on; recognition runs the pipeline in a worker thread,
+so a slow decode never stalls capture, and stores each utterance the moment it exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.call_store import CallStore
+from edge.clock import Clock, MonotonicClock
+from edge.frames import AudioChunk, CallEnded, Utterance
+from edge.speech_pipeline import SpeechPipeline
+from edge.supervisor import Supervisor
+from edge.window import RollingWindow
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    audio_commit_s: float = 1.0
+    """Audio is written to the store in pieces this long (seconds): the most a crash can lose."""
+    queue_s: float = 120.0
+    """Audio (seconds) that may wait for recognition before capture waits too."""
+    tenant: str = "local"
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    call_id: str
+    end_s: float
+    utterances: int
+
+
+class CallRunner:
+    def __init__(
+        self,
+        store: CallStore,
+        make_pipeline: Callable[[str], SpeechPipeline],
+        window: RollingWindow | None = None,
+        settings: RunnerSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings or RunnerSettings()
+        self.window = window or RollingWindow()
+        self.pipeline: SpeechPipeline | None = None
+        self._store = store
+        self._make_pipeline = make_pipeline
+        self._clock = clock or MonotonicClock()
+
+    async def run(
+        self,
+        source: AsyncIterable[AudioChunk],
+        source_name: str,
+        rate_hz: int,
+        rep_id: str | None = None,
+        on_call_started: Callable[[str], None] | None = None,
+    ) -> CallOutcome:
+        call_id = self._store.start_call(self.settings.tenant, source_name, rate_hz, rep_id=rep_id)
+        if on_call_started:
+            on_call_started(call_id)
+        self.pipeline = pipeline = self._make_pipeline(call_id)
+        queue: asyncio.Queue[AudioChunk | None] = asyncio.Queue(maxsize=max(1, int(self.settings.queue_s * 10)))
+        captured = [0.0]
+        count = [0]
+        supervisor = Supervisor()
+        supervisor.start("capture", self._capture(source, call_id, queue, captured))
+        supervisor.start("recognise", self._recognise(pipeline, queue, count))
+        try:
+            await supervisor.wait()
+        finally:
+            end_s = captured[0]
+            self._store.end_call(call_id, end_s)
+            self.window.flush(CallEnded(call_id, end_s, self._clock.now_ns()))
+        return CallOutcome(call_id, end_s, count[0])
+
+    async def _capture(
+        self, source: AsyncIterable[AudioChunk], call_id: str, queue: asyncio.Queue[AudioChunk | None], end: list[float]
+    ) -> None:
+        pending: list[AudioChunk] = []
+        try:
+            async for chunk in source:
+                pending.append(chunk)
+                end[0] = chunk.end_s
+                if chunk.end_s - pending[0].start_s >= self.settings.audio_commit_s:
+                    self._commit_audio(call_id, pending)
+                    pending = []
+                await queue.put(chunk)
+        finally:
+            self._commit_audio(call_id, pending)
+        await queue.put(None)
+
+    def _commit_audio(self, call_id: str, chunks: list[AudioChunk]) -> None:
+        if chunks:
+            self._store.add_audio(call_id, np.concatenate([c.samples for c in chunks]), chunks[0].start_sample)
+
+    async def _recognise(
+        self, pipeline: SpeechPipeline, queue: asyncio.Queue[AudioChunk | None], count: list[int]
+    ) -> None:
+        while (chunk := await queue.get()) is not None:
+            self._keep(await asyncio.to_thread(pipeline.process, chunk), count)
+        self._keep(await asyncio.to_thread(pipeline.flush), count)
+
+    def _keep(self, utterances: list[Utterance], count: list[int]) -> None:
+        for utterance in utterances:
+            self._store.add_utterance(utterance)
+            self.window.publish(utterance)
+            count[0] += 1

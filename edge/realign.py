@@ -1,0 +1,227 @@
+"""The second pass, after the call: offline diarization of the whole recording re-labels the utterances.
+
+The online pass decides each turn with a few seconds of context; after the call the whole
+recording is available, so pyannote segmentation + CAM++ clustering over all of it (sherpa-onnx)
+labels speakers more reliably. Its clusters are mapped to roles with the rep's voiceprint when
+there is one (every cluster that sounds like the rep is the rep: the diarizer sometimes splits a
+voice in two), otherwise by talk time.
+
+Each online utterance takes the diarized speaker that holds the floor through it. One that spans
+several diarized speakers (changes the online pass missed) is cut at the diarized boundaries and
+its pieces are transcribed again. Utterances the diarizer heard no speech in keep their online label.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+
+from edge.attribution import Embedder
+from edge.call_store import CallStore
+from edge.frames import Role, Utterance
+from edge.transcription import TranscriptionStage
+from models.speaker import DiarizedTurn
+
+
+class Diarizer(Protocol):
+    def diarize(self, samples: np.ndarray) -> list[DiarizedTurn]: ...
+
+
+@dataclass(frozen=True)
+class RealignSettings:
+    rep_similarity: float = 0.45
+    """A diarized speaker whose voice is at least this close (cosine) to the voiceprint is the rep."""
+    voice_sample_s: float = 60.0
+    """Speech (seconds) per diarized speaker embedded to compare it with the voiceprint."""
+    window_s: float = 2.0
+    """Embedding window for those comparisons (seconds)."""
+    split_min_s: float = 0.6
+    """Shorter runs of one diarized speaker inside an utterance are not cut out (seconds)."""
+
+
+@dataclass(frozen=True)
+class Realignment:
+    utterances: list[Utterance]
+    """The second pass; ids of cut utterances get a suffix (u00012a, u00012b, ...)."""
+    changed: list[tuple[Utterance, Utterance]]
+    """(online, second pass) for every utterance whose speaker or role changed."""
+    speakers: dict[str, Role]
+
+
+class Realigner:
+    def __init__(
+        self,
+        diarizer: Diarizer,
+        embedder: Embedder,
+        transcription: TranscriptionStage,
+        settings: RealignSettings | None = None,
+    ) -> None:
+        self.settings = settings or RealignSettings()
+        self._diarizer = diarizer
+        self._embedder = embedder
+        self._transcription = transcription
+
+    def realign(
+        self,
+        audio: np.ndarray,
+        rate_hz: int,
+        online: list[Utterance],
+        voiceprint: np.ndarray | None = None,
+        rep_id: str = "rep",
+    ) -> Realignment:
+        turns = self._diarizer.diarize(audio)
+        names, roles = self._name_speakers(turns, audio, rate_hz, voiceprint, rep_id)
+        second: list[Utterance] = []
+        changed = []
+        for utterance in online:
+            relabelled = self._relabel(utterance, turns, names, roles, audio, rate_hz)
+            second += relabelled
+            if len(relabelled) > 1 or (
+                relabelled[0].speaker_id != utterance.speaker_id or relabelled[0].role != utterance.role
+            ):
+                changed += [(utterance, r) for r in relabelled]
+        return Realignment(second, changed, {names[k]: roles[names[k]] for k in names})
+
+    def _name_speakers(
+        self,
+        turns: list[DiarizedTurn],
+        audio: np.ndarray,
+        rate_hz: int,
+        voiceprint: np.ndarray | None,
+        rep_id: str,
+    ) -> tuple[dict[int, str], dict[str, Role]]:
+        talk: dict[int, float] = defaultdict(float)
+        for t in turns:
+            talk[t.speaker] += t.end_s - t.start_s
+        by_talk = sorted(talk, key=lambda k: talk[k], reverse=True)
+        if voiceprint is not None:
+            sims = {k: self._similarity(k, turns, audio, rate_hz, voiceprint) for k in by_talk}
+            reps = {k for k in by_talk if sims[k] >= self.settings.rep_similarity}
+        else:
+            reps = set(by_talk[:1])  # no voiceprint: the rep is who talks most
+        names: dict[int, str] = {}
+        roles: dict[str, Role] = {}
+        others = [k for k in by_talk if k not in reps]
+        for k in reps:
+            names[k] = rep_id
+        roles[rep_id] = Role.REP
+        for n, k in enumerate(others, start=1):
+            names[k] = f"spk{n}"
+            roles[names[k]] = Role.CUSTOMER if n == 1 else Role.OTHER
+        return names, roles
+
+    def _similarity(
+        self, speaker: int, turns: list[DiarizedTurn], audio: np.ndarray, rate_hz: int, voiceprint: np.ndarray
+    ) -> float:
+        mine = sorted((t for t in turns if t.speaker == speaker), key=lambda t: t.end_s - t.start_s, reverse=True)
+        window = int(self.settings.window_s * rate_hz)
+        vectors: list[np.ndarray] = []
+        budget = int(self.settings.voice_sample_s * rate_hz)
+        for t in mine:
+            clip = audio[int(t.start_s * rate_hz) : int(t.end_s * rate_hz)]
+            for i in range(0, len(clip) - window + 1, window):
+                if budget <= 0:
+                    break
+                v = self._embedder.embed(clip[i : i + window], rate_hz)
+                vectors.append(v / (np.linalg.norm(v) or 1.0))
+                budget -= window
+        if not vectors:
+            return -1.0
+        mean = np.mean(vectors, axis=0)
+        print_ = voiceprint / (np.linalg.norm(voiceprint) or 1.0)
+        return float(np.dot(mean / (np.linalg.norm(mean) or 1.0), print_))
+
+    def _relabel(
+        self,
+        utterance: Utterance,
+        turns: list[DiarizedTurn],
+        names: dict[int, str],
+        roles: dict[str, Role],
+        audio: np.ndarray,
+        rate_hz: int,
+    ) -> list[Utterance]:
+        runs = self._runs(utterance, turns)
+        if not runs:
+            return [utterance]  # the diarizer heard no speech here: the online label stands
+        if len(runs) == 1:
+            (_, _, speaker, share) = runs[0]
+            name = names[speaker]
+            return [replace(utterance, speaker_id=name, role=roles[name], speaker_confidence=round(share, 3))]
+        pieces = []
+        for n, (start, end, speaker, share) in enumerate(runs):
+            words = self._transcription.process(audio[int(start * rate_hz) : int(end * rate_hz)], rate_hz)
+            if words is None:
+                continue
+            name = names[speaker]
+            pieces.append(
+                replace(
+                    utterance,
+                    id=f"{utterance.id}{chr(ord('a') + n)}",
+                    speaker_id=name,
+                    role=roles[name],
+                    start_s=round(start, 3),
+                    end_s=round(end, 3),
+                    text=words.text,
+                    asr_confidence=words.confidence,
+                    speaker_confidence=round(share, 3),
+                )
+            )
+        return pieces or [utterance]
+
+    def _runs(self, utterance: Utterance, turns: list[DiarizedTurn]) -> list[tuple[float, float, int, float]]:
+        """The utterance cut into runs of one dominant diarized speaker: (start_s, end_s, speaker, share),
+        share being the part of the run that speaker covers. Where two overlap, the one who started
+        later holds the floor (an interruption takes it); runs shorter than ``split_min_s`` join the
+        run before them, since ASR on a sliver of audio returns nothing useful."""
+        step = 0.01
+        inside = [t for t in turns if t.end_s > utterance.start_s and t.start_s < utterance.end_s]
+        if not inside:
+            return []
+        frames = np.arange(utterance.start_s, utterance.end_s, step)
+        owner = np.full(len(frames), -1)
+        active_any = np.zeros(len(frames), dtype=bool)
+        for t in sorted(inside, key=lambda t: t.start_s):  # later starts overwrite: they hold the floor
+            mask = (frames >= t.start_s) & (frames < t.end_s)
+            owner[mask] = t.speaker
+            active_any |= mask
+        # Pauses belong to whoever spoke before them (or after, at the very start).
+        known = np.flatnonzero(owner >= 0)
+        for i in range(len(owner)):
+            if owner[i] < 0:
+                before = known[known < i]
+                owner[i] = owner[before[-1]] if len(before) else owner[known[0]]
+        runs: list[list[float]] = []
+        for speaker, group in itertools.groupby(range(len(owner)), key=lambda i: int(owner[i])):
+            idx = list(group)
+            runs.append([frames[idx[0]], frames[idx[-1]] + step, speaker])
+        merged: list[list[float]] = []
+        for run in runs:
+            if merged and (run[1] - run[0] < self.settings.split_min_s or merged[-1][2] == run[2]):
+                merged[-1][1] = run[1]
+            else:
+                merged.append(run)
+        if len(merged) > 1 and merged[0][1] - merged[0][0] < self.settings.split_min_s:
+            merged[1][0] = merged[0][0]
+            merged.pop(0)
+        merged[0][0], merged[-1][1] = utterance.start_s, utterance.end_s
+        out = []
+        for start, end, speaker in merged:
+            covered = sum(
+                max(0.0, min(t.end_s, end) - max(t.start_s, start)) for t in inside if t.speaker == int(speaker)
+            )
+            out.append((float(start), float(end), int(speaker), min(1.0, covered / max(end - start, 1e-3))))
+        return out
+
+
+def realign_call(
+    store: CallStore, call_id: str, realigner: Realigner, voiceprint: np.ndarray | None = None, rep_id: str = "rep"
+) -> Realignment:
+    """Run the second pass over a stored call and store it next to the online pass."""
+    record = store.get(call_id)
+    result = realigner.realign(store.audio(call_id), record.rate_hz, store.utterances(call_id), voiceprint, rep_id)
+    store.save_second_pass(call_id, result.utterances, result.changed)
+    return result

@@ -1,0 +1,69 @@
+"""The provisioned speech models, loaded once per process, and a fresh pipeline per call from them."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from edge.attribution import SpeakerAttributor
+from edge.clock import Clock
+from edge.enrollment import Voiceprint
+from edge.realign import Realigner, RealignSettings
+from edge.segmenter import SegmenterSettings, SpeechSegmenter
+from edge.speech_pipeline import PipelineSettings, SpeechPipeline
+from edge.transcription import TranscriptionStage
+from models.asr import AsrSettings, WhisperTranscriber
+from models.loaders import DEFAULT_ASR, load_diarizer, load_speaker_embedder, load_vad, load_whisper
+from models.speaker import DiarizationSettings, OfflineDiarizer, SpeakerEmbedder
+from models.store import ModelStore
+
+EMBEDDING_MODEL = "campplus"
+
+
+class SpeechModels:
+    def __init__(
+        self, store: ModelStore, asr_model: str = DEFAULT_ASR, asr_settings: AsrSettings | None = None
+    ) -> None:
+        self.store = store
+        self.asr_model = asr_model
+        self._asr_settings = asr_settings
+
+    @cached_property
+    def transcriber(self) -> WhisperTranscriber:
+        return load_whisper(self.store, self.asr_model, self._asr_settings)
+
+    @cached_property
+    def embedder(self) -> SpeakerEmbedder:
+        return load_speaker_embedder(self.store)
+
+    @cached_property
+    def diarizer(self) -> OfflineDiarizer:
+        return load_diarizer(self.store, DiarizationSettings())
+
+    def realigner(self, settings: RealignSettings | None = None) -> Realigner:
+        return Realigner(self.diarizer, self.embedder, TranscriptionStage(self.transcriber), settings)
+
+    def segmenter(self, settings: SegmenterSettings, clock: Clock | None = None) -> SpeechSegmenter:
+        """A new segmenter: the VAD holds per-call state, so every call gets its own."""
+        return SpeechSegmenter(load_vad(self.store, settings.vad), settings, clock)
+
+    def pipeline(
+        self,
+        call_id: str,
+        voiceprint: Voiceprint | None = None,
+        settings: PipelineSettings | None = None,
+        clock: Clock | None = None,
+    ) -> SpeechPipeline:
+        settings = settings or PipelineSettings()
+        attributor = SpeakerAttributor(
+            self.embedder,
+            voiceprint.embedding if voiceprint else None,
+            rep_id=voiceprint.rep_id if voiceprint else "rep",
+            settings=settings.attribution,
+        )
+        return SpeechPipeline(
+            call_id,
+            self.segmenter(settings.segmenter, clock),
+            attributor,
+            TranscriptionStage(self.transcriber, settings.transcription),
+            clock,
+        )

@@ -1,0 +1,241 @@
+"""Speech evaluation harness: the edge pipeline on labelled recordings, scored.
+
+    .venv/bin/python scripts/eval_speech.py --data DIR [DIR ...] [--split dev|test] [--realtime] [--no-enroll]
+
+Each DIR holds ``<id>.wav`` + ``<id>.rttm``, optionally ``<id>.stm`` (reference words),
+``<id>.roles.json`` (RTTM speaker → rep/customer/other) and ``<id>.enroll.wav`` (the rep's
+enrollment clip). Every file goes through the real pipeline (WavSource → VAD → attribution →
+Whisper → call store in a temporary SQLite file), then the second pass. Reported per file and
+overall: DER (pyannote.metrics, overlap scored, collar 0.25 s and 0) for both passes, WER (jiwer
+after Whisper's normaliser), role accuracy (share of reference speech time with the right role),
+the reliability of the speaker confidence, real-time factors, and with ``--realtime`` the end of
+speech → utterance latency. The last line of stdout is a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import cast
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+from pyannote.metrics.diarization import DiarizationErrorRate
+
+from edge.audio_file import read_audio
+from edge.call_runner import CallRunner
+from edge.call_store import CallStore
+from edge.enrollment import Voiceprint, make_voiceprint
+from edge.realign import realign_call
+from edge.segmenter import SegmenterSettings
+from edge.sources import WavSource, WavSourceSettings
+from edge.speech_models import EMBEDDING_MODEL, SpeechModels
+from edge.speech_pipeline import PipelineStats
+from models.store import ModelStore
+from scripts.speech_eval.labels import read_rttm, read_stm
+from scripts.speech_eval.metrics import (
+    hypothesis,
+    reliability,
+    role_accuracy_parts,
+    utterance_role_correct,
+    word_errors,
+)
+
+SPLITS = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "splits.json"
+COLLARS = {"c25": 0.25, "c0": 0.0}
+
+
+@dataclass
+class FileResult:
+    file: str
+    audio_s: float
+    der_online: float
+    der_online_c0: float
+    der_second_pass: float
+    der_second_pass_c0: float
+    wer: float | None
+    role_accuracy: float | None
+    role_accuracy_second_pass: float | None
+    rtf: float
+    rtf_second_pass: float
+    utterances: int
+    latency_p50_s: float | None = None
+    latency_p95_s: float | None = None
+    enrolled: bool = False
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Totals:
+    der: dict[str, DiarizationErrorRate] = field(
+        default_factory=lambda: {
+            f"{p}_{c}": DiarizationErrorRate(collar=v, skip_overlap=False)
+            for p in ("online", "second")
+            for c, v in COLLARS.items()
+        }
+    )
+    word_errors: int = 0
+    reference_words: int = 0
+    role_right: dict[str, float] = field(default_factory=lambda: {"online": 0.0, "second": 0.0})
+    role_total: float = 0.0
+    audio_s: float = 0.0
+    online_wall_s: float = 0.0
+    second_wall_s: float = 0.0
+    latencies_s: list[float] = field(default_factory=list)
+    confidence_pairs: list[tuple[float, bool]] = field(default_factory=list)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, nargs="+", required=True)
+    parser.add_argument("--split", choices=("dev", "test"), help="only the corpus calls of this split")
+    parser.add_argument("--realtime", action="store_true", help="pace audio as a microphone would (latency)")
+    parser.add_argument("--no-enroll", action="store_true", help="ignore enrollment clips (unenrolled path)")
+    parser.add_argument("--asr", default="whisper-tiny.en")
+    args = parser.parse_args(argv)
+
+    wanted = set(json.loads(SPLITS.read_text())[args.split]) if args.split else None
+    files = [w for d in args.data for w in sorted(d.glob("*.wav")) if not w.name.endswith(".enroll.wav")]
+    files = [w for w in files if wanted is None or w.stem in wanted]
+    if not files:
+        parser.error(f"no <id>.wav files in {', '.join(map(str, args.data))}")
+    models = SpeechModels(ModelStore(), args.asr)
+    totals = Totals()
+    results = []
+    print(f"{'file':34} {'min':>5} {'DERon':>6} {'DER2':>6} {'WER':>6} {'role':>6} {'role2':>6} {'RTF':>5} {'RTF2':>5}")
+    for wav in files:
+        result = evaluate_file(wav, models, totals, args.realtime, not args.no_enroll)
+        results.append(result)
+        print(_row(result), flush=True)
+    overall = summarise(totals)
+    print("\noverall: " + ", ".join(f"{k}={v}" for k, v in overall.items() if not isinstance(v, list)))
+    print("speaker-confidence reliability (utterances, role right):")
+    for b in cast(list[dict[str, float]], overall["reliability"]):
+        print(f"  [{b['low']:.1f}, {b['high']:.1f})  n={b['count']:4d}  confidence {b['mean_confidence']:.2f}  "
+              f"accuracy {b['accuracy']:.2f}")  # fmt: skip
+    print(json.dumps({"files": [asdict(r) for r in results], "overall": overall}))
+    return 0
+
+
+def evaluate_file(wav: Path, models: SpeechModels, totals: Totals, realtime: bool, enroll: bool) -> FileResult:
+    stem = wav.with_suffix("")
+    reference = read_rttm(stem.with_suffix(".rttm"))
+    roles_path, stm_path, enroll_path = (Path(f"{stem}{s}") for s in (".roles.json", ".stm", ".enroll.wav"))
+    roles: dict[str, str] | None = json.loads(roles_path.read_text()) if roles_path.exists() else None
+    voiceprint = _enroll(models, enroll_path) if enroll and enroll_path.exists() else None
+    with tempfile.TemporaryDirectory() as tmp:
+        store = CallStore(Path(tmp) / "calls.db")
+        runner = CallRunner(store, lambda call_id: models.pipeline(call_id, voiceprint))
+        source = WavSource(wav, WavSourceSettings(realtime=realtime))
+        started = time.perf_counter()
+        outcome = asyncio.run(runner.run(source, str(wav), 16_000, voiceprint.rep_id if voiceprint else None))
+        online_wall = time.perf_counter() - started
+        stats = runner.pipeline.stats if runner.pipeline else PipelineStats()
+        latencies = stats.latencies_s
+        started = time.perf_counter()
+        rep_id = voiceprint.rep_id if voiceprint else "rep"
+        realign_call(store, outcome.call_id, models.realigner(), voiceprint.embedding if voiceprint else None, rep_id)
+        second_wall = time.perf_counter() - started
+        online, second = store.utterances(outcome.call_id), store.utterances(outcome.call_id, "second")
+        store.close()
+
+    audio_s = outcome.end_s
+    ders = {}
+    for name, metric in totals.der.items():
+        ders[name] = float(metric(reference, hypothesis(online if name.startswith("online") else second)))
+    wer = None
+    if stm_path.exists():
+        errors = word_errors(read_stm(stm_path), online)
+        totals.word_errors += errors.substitutions + errors.deletions + errors.insertions
+        totals.reference_words += errors.reference_words
+        wer = errors.wer
+    role_acc = role_acc2 = None
+    if roles:
+        right, total = role_accuracy_parts(reference, roles, online)
+        right2, _ = role_accuracy_parts(reference, roles, second)
+        totals.role_right["online"] += right
+        totals.role_right["second"] += right2
+        totals.role_total += total
+        role_acc, role_acc2 = right / total, right2 / total
+        for u in online:
+            correct = utterance_role_correct(reference, roles, u)
+            if correct is not None:
+                totals.confidence_pairs.append((u.speaker_confidence, correct))
+    totals.audio_s += audio_s
+    totals.online_wall_s += stats.busy_s if realtime else online_wall
+    totals.second_wall_s += second_wall
+    totals.latencies_s += latencies if realtime else []
+    return FileResult(
+        file=f"{wav.parent.name}/{wav.stem}",
+        audio_s=round(audio_s, 1),
+        der_online=_pct(ders["online_c25"]),
+        der_online_c0=_pct(ders["online_c0"]),
+        der_second_pass=_pct(ders["second_c25"]),
+        der_second_pass_c0=_pct(ders["second_c0"]),
+        wer=_pct(wer) if wer is not None else None,
+        role_accuracy=_round(role_acc),
+        role_accuracy_second_pass=_round(role_acc2),
+        # Paced at real time the wall clock says nothing about cost: count the pipeline's own busy time.
+        rtf=round((stats.busy_s if realtime else online_wall) / audio_s, 3),
+        rtf_second_pass=round(second_wall / audio_s, 3),
+        utterances=len(online),
+        latency_p50_s=_round(float(np.percentile(latencies, 50))) if realtime and latencies else None,
+        latency_p95_s=_round(float(np.percentile(latencies, 95))) if realtime and latencies else None,
+        enrolled=voiceprint is not None,
+    )
+
+
+def _enroll(models: SpeechModels, path: Path) -> Voiceprint:
+    clip = read_audio(path)
+    segmenter = models.segmenter(SegmenterSettings())
+    return make_voiceprint("rep", clip.samples, clip.rate_hz, segmenter, models.embedder, EMBEDDING_MODEL, str(path))
+
+
+def summarise(t: Totals) -> dict[str, object]:
+    bins, ece = reliability(t.confidence_pairs)
+    return {
+        "der_online": _pct(abs(t.der["online_c25"])),
+        "der_online_c0": _pct(abs(t.der["online_c0"])),
+        "der_second_pass": _pct(abs(t.der["second_c25"])),
+        "der_second_pass_c0": _pct(abs(t.der["second_c0"])),
+        "wer": _pct(t.word_errors / t.reference_words) if t.reference_words else None,
+        "role_accuracy": _round(t.role_right["online"] / t.role_total) if t.role_total else None,
+        "role_accuracy_second_pass": _round(t.role_right["second"] / t.role_total) if t.role_total else None,
+        "rtf": round(t.online_wall_s / t.audio_s, 3),
+        "rtf_second_pass": round(t.second_wall_s / t.audio_s, 3),
+        "latency_p50_s": _round(float(np.percentile(t.latencies_s, 50))) if t.latencies_s else None,
+        "latency_p95_s": _round(float(np.percentile(t.latencies_s, 95))) if t.latencies_s else None,
+        "audio_h": round(t.audio_s / 3600, 3),
+        "confidence_ece": round(ece, 3),
+        "reliability": [asdict(b) for b in bins],
+    }
+
+
+def _row(r: FileResult) -> str:
+    def f(v: float | None, spec: str = "6.1f") -> str:
+        return format(v, spec) if v is not None else "     -"
+
+    return (
+        f"{r.file:34} {r.audio_s / 60:5.1f} {f(r.der_online)} {f(r.der_second_pass)} {f(r.wer)} "
+        f"{f(r.role_accuracy, '6.3f')} {f(r.role_accuracy_second_pass, '6.3f')} {r.rtf:5.2f} {r.rtf_second_pass:5.2f}"
+    )
+
+
+def _pct(x: float) -> float:
+    return round(100 * x, 2)
+
+
+def _round(x: float | None) -> float | None:
+    return round(x, 3) if x is not None else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Speech-layer metrics against reference labels: DER, WER, role accuracy, confidence reliability.
+
+DER comes from pyannote.metrics (overlap scored), WER from jiwer after Whisper's English text
+normaliser (the standard one: numbers, spellings and contractions written one way on both sides).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jiwer
+from pyannote.core import Annotation, Segment
+from pyannote.metrics.diarization import DiarizationErrorRate
+from whisper_normalizer.english import EnglishTextNormalizer
+
+from edge.frames import Utterance
+from scripts.speech_eval.labels import StmLine
+
+_normalise = EnglishTextNormalizer()
+
+
+def hypothesis(utterances: Sequence[Utterance]) -> Annotation:
+    annotation = Annotation()
+    for u in utterances:
+        if u.end_s > u.start_s:
+            annotation[Segment(u.start_s, u.end_s), u.id] = u.speaker_id
+    return annotation
+
+
+def der(reference: Annotation, utterances: Sequence[Utterance], collar_s: float) -> float:
+    """Diarization error rate (0-1), overlapped speech scored; ``collar_s`` as pyannote.metrics defines it."""
+    metric = DiarizationErrorRate(collar=collar_s, skip_overlap=False)
+    return float(metric(reference, hypothesis(utterances)))
+
+
+@dataclass(frozen=True)
+class WordErrors:
+    wer: float
+    reference_words: int
+    substitutions: int
+    deletions: int
+    insertions: int
+
+
+def word_errors(reference: Sequence[StmLine], utterances: Sequence[Utterance]) -> WordErrors:
+    """Call-level WER: the whole reference against the whole transcript, both in time order."""
+    ref = _normalise(" ".join(line.text for line in sorted(reference, key=lambda r: r.start_s)))
+    hyp = _normalise(" ".join(u.text for u in sorted(utterances, key=lambda u: u.start_s)))
+    out = jiwer.process_words(ref, hyp or "")
+    return WordErrors(out.wer, len(ref.split()), out.substitutions, out.deletions, out.insertions)
+
+
+def role_accuracy_parts(
+    reference: Annotation, roles: dict[str, str], utterances: Sequence[Utterance]
+) -> tuple[float, float]:
+    """(seconds right, seconds in all): role accuracy is their ratio, the share of reference speech time
+    (each speaker's own time, overlaps counted per speaker) that a hypothesis utterance covers with that
+    speaker's role. Speech no utterance covers counts as wrong."""
+    total = right = 0.0
+    for segment, _, speaker in reference.itertracks(yield_label=True):
+        total += segment.duration
+        want = roles.get(str(speaker))
+        for u in utterances:
+            overlap = min(segment.end, u.end_s) - max(segment.start, u.start_s)
+            if overlap > 0 and u.role.value == want:
+                right += overlap
+    return right, total
+
+
+def utterance_role_correct(reference: Annotation, roles: dict[str, str], utterance: Utterance) -> bool | None:
+    """Whether the utterance's role is that of the reference speaker covering most of it (None: no one)."""
+    covered: dict[str, float] = {}
+    for segment, _, speaker in reference.itertracks(yield_label=True):
+        overlap = min(segment.end, utterance.end_s) - max(segment.start, utterance.start_s)
+        if overlap > 0:
+            role = roles.get(str(speaker), "other")
+            covered[role] = covered.get(role, 0.0) + overlap
+    if not covered:
+        return None
+    return max(covered, key=lambda r: covered[r]) == utterance.role.value
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    low: float
+    high: float
+    count: int
+    mean_confidence: float
+    accuracy: float
+
+
+def reliability(
+    pairs: Sequence[tuple[float, bool]], edges: Sequence[float] = (0, 0.3, 0.5, 0.7, 0.9, 1.0001)
+) -> tuple[list[ReliabilityBin], float]:
+    """Calibration table of (confidence, was right) pairs, and the expected calibration error."""
+    bins = []
+    ece = 0.0
+    for low, high in itertools.pairwise(edges):
+        inside = [(c, ok) for c, ok in pairs if low <= c < high]
+        if not inside:
+            continue
+        mean_c = sum(c for c, _ in inside) / len(inside)
+        acc = sum(ok for _, ok in inside) / len(inside)
+        bins.append(ReliabilityBin(low, min(high, 1.0), len(inside), mean_c, acc))
+        ece += len(inside) / len(pairs) * abs(mean_c - acc)
+    return bins, ece

@@ -63,6 +63,8 @@ class AttributionSettings:
     """Confidence of a piece attributed by turn-taking alone."""
     unenrolled_confidence_cap: float = 0.6
     """Without a voiceprint the rep is guessed from talk time, so no role is more certain than this."""
+    role_switch_ratio: float = 1.5
+    """Another non-rep speaker becomes the customer only with this many times the current one's talk time."""
     quiet_search_s: float = 0.4
     """How far (seconds) from a window boundary a cut may move to find the quietest frame."""
 
@@ -113,6 +115,7 @@ class SpeakerAttributor:
         self._rep = _Voice(rep_id) if voiceprint is not None else None  # the rep as heard in this room
         self._others: list[_Voice] = []
         self._history: list[str] = []  # speaker ids of recent turns, newest last
+        self._customer_id: str | None = None
 
     @property
     def enrolled(self) -> bool:
@@ -157,7 +160,10 @@ class SpeakerAttributor:
         if self._rep is not None:
             known.insert(0, self._rep)
         room = len(self._others) + (1 if self._rep else 0) < self.settings.max_speakers
-        return [*known, None] if room or not known else known
+        candidates: list[_Voice | None] = [*known]
+        if room or not known:
+            candidates.append(None)
+        return candidates
 
     def _scores(self, windows: np.ndarray, voices: list[_Voice | None]) -> np.ndarray:
         columns = []
@@ -258,6 +264,15 @@ class SpeakerAttributor:
             embedded=embedded,
         )
 
+    def _customer(self) -> str | None:
+        """The non-rep speaker with the most talk time; a newcomer must out-talk them clearly to take over,
+        so roles do not flip back and forth while two people have talked about as much."""
+        leader = max(self._others, key=lambda v: v.talk_s, default=None)
+        current = next((v for v in self._others if v.id == self._customer_id), None)
+        if leader is not None and (current is None or leader.talk_s > self.settings.role_switch_ratio * current.talk_s):
+            self._customer_id = leader.id
+        return self._customer_id
+
     def _voice(self, speaker_id: str) -> _Voice:
         voices = ([self._rep] if self._rep else []) + self._others
         return next(v for v in voices if v.id == speaker_id)
@@ -266,8 +281,7 @@ class SpeakerAttributor:
         if self._rep is not None:
             if speaker_id == self._rep.id:
                 return Role.REP, 1.0
-            customer = max(self._others, key=lambda v: v.talk_s, default=None)
-            return (Role.CUSTOMER if customer and customer.id == speaker_id else Role.OTHER), 1.0
+            return (Role.CUSTOMER if self._customer() == speaker_id else Role.OTHER), 1.0
         ranked = sorted(self._others, key=lambda v: v.talk_s, reverse=True)
         cap = self.settings.unenrolled_confidence_cap
         if ranked and ranked[0].id == speaker_id:

@@ -6,15 +6,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge import cli_models
+from edge import cli_calls, cli_models
 from edge.audio_file import AudioFileError
+from edge.call_store import CallStoreError
+from edge.enrollment import EnrollmentError
+from edge.mic import MicError
 from models.errors import ModelError
+
+USER_ERRORS = (ModelError, AudioFileError, CallStoreError, EnrollmentError, MicError)
+"""Errors that explain themselves: printed as one line, exit code 2, no traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ridealong", description="Ridealong edge agent")
     sub = parser.add_subparsers(dest="command", required=True)
     cli_models.add_parser(sub)
+    cli_calls.add_parsers(sub)
     demo = sub.add_parser("demo", help="transcribe a real recording offline (the pyannote sample by default)")
     demo.add_argument("--wav", type=Path, help="another audio file to transcribe")
     demo.add_argument("--asr", default="whisper-tiny.en", help="ASR model name (see `ridealong models list`)")
@@ -26,10 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "models":
             return cli_models.run(args)
-        from edge.demo import run_demo
+        if args.command == "demo":
+            from edge.demo import run_demo
 
-        return run_demo(args.wav, args.asr)
-    except (ModelError, AudioFileError) as exc:
+            return run_demo(args.wav, args.asr)
+        return cli_calls.run(args)
+    except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

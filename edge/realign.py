@@ -183,21 +183,18 @@ class Realigner:
             return []
         frames = np.arange(utterance.start_s, utterance.end_s, step)
         owner = np.full(len(frames), -1)
-        active_any = np.zeros(len(frames), dtype=bool)
         for t in sorted(inside, key=lambda t: t.start_s):  # later starts overwrite: they hold the floor
-            mask = (frames >= t.start_s) & (frames < t.end_s)
-            owner[mask] = t.speaker
-            active_any |= mask
-        # Pauses belong to whoever spoke before them (or after, at the very start).
+            owner[(frames >= t.start_s) & (frames < t.end_s)] = t.speaker
+        # Pauses belong to whoever spoke before them (or after, at the very start): forward fill.
         known = np.flatnonzero(owner >= 0)
-        for i in range(len(owner)):
-            if owner[i] < 0:
-                before = known[known < i]
-                owner[i] = owner[before[-1]] if len(before) else owner[known[0]]
+        if not len(known):
+            return []
+        last_known = np.maximum.accumulate(np.where(owner >= 0, np.arange(len(owner)), -1))
+        owner = np.where(last_known >= 0, owner[np.maximum(last_known, 0)], owner[known[0]])
         runs: list[list[float]] = []
         for speaker, group in itertools.groupby(range(len(owner)), key=lambda i: int(owner[i])):
             idx = list(group)
-            runs.append([frames[idx[0]], frames[idx[-1]] + step, speaker])
+            runs.append([float(frames[idx[0]]), float(frames[idx[-1]] + step), float(speaker)])
         merged: list[list[float]] = []
         for run in runs:
             if merged and (run[1] - run[0] < self.settings.split_min_s or merged[-1][2] == run[2]):
@@ -209,11 +206,9 @@ class Realigner:
             merged.pop(0)
         merged[0][0], merged[-1][1] = utterance.start_s, utterance.end_s
         out = []
-        for start, end, speaker in merged:
-            covered = sum(
-                max(0.0, min(t.end_s, end) - max(t.start_s, start)) for t in inside if t.speaker == int(speaker)
-            )
-            out.append((float(start), float(end), int(speaker), min(1.0, covered / max(end - start, 1e-3))))
+        for start, end, who in merged:
+            covered = sum(max(0.0, min(t.end_s, end) - max(t.start_s, start)) for t in inside if t.speaker == int(who))
+            out.append((start, end, int(who), min(1.0, covered / max(end - start, 1e-3))))
         return out
 
 

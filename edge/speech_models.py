@@ -27,6 +27,10 @@ class SpeechModels:
         self.asr_model = asr_model
         self._asr_settings = asr_settings
 
+    def load(self) -> None:
+        """Load the models every call needs, so a missing or corrupt one fails before the call starts."""
+        _ = self.transcriber, self.embedder
+
     @cached_property
     def transcriber(self) -> WhisperTranscriber:
         return load_whisper(self.store, self.asr_model, self._asr_settings)

@@ -28,6 +28,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+from pyannote.core import Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from edge.audio_file import read_audio
@@ -150,7 +151,8 @@ def evaluate_file(wav: Path, models: SpeechModels, totals: Totals, realtime: boo
     audio_s = outcome.end_s
     ders = {}
     for name, metric in totals.der.items():
-        ders[name] = float(metric(reference, hypothesis(online if name.startswith("online") else second)))
+        scored = hypothesis(online if name.startswith("online") else second)
+        ders[name] = float(metric(reference, scored, uem=Timeline([Segment(0.0, audio_s)])))
     wer = None
     if stm_path.exists():
         errors = word_errors(read_stm(stm_path), online)

@@ -1,0 +1,246 @@
+"""`ridealong replay|live|enroll|calls`: record calls from a file or the microphone, and look at them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import AsyncIterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from edge.call_store import CallStore
+from edge.frames import AudioChunk, Role, Utterance
+from models.loaders import DEFAULT_ASR
+
+ROLE_STYLE = {Role.REP: "cyan", Role.CUSTOMER: "yellow", Role.OTHER: "magenta", Role.UNKNOWN: "white"}
+LOW_CONFIDENCE = 0.6
+"""Below this speaker confidence a line is dimmed: the live coach ignores such utterances too."""
+
+
+def default_db() -> Path:
+    env = os.environ.get("RIDEALONG_DATA")
+    base = Path(env) if env else Path.home() / ".local" / "share" / "ridealong"
+    return base / "calls.db"
+
+
+def add_parsers(sub: Any) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", type=Path, default=default_db(), help="the call store (default: %(default)s)")
+
+    def recording(p: argparse.ArgumentParser) -> None:
+        common(p)
+        p.add_argument("--rep", help="the enrolled rep on this call (see `ridealong enroll`)")
+        p.add_argument("--asr", default=DEFAULT_ASR, help="ASR model (see `ridealong models list`)")
+        p.add_argument("--no-second-pass", action="store_true", help="skip the re-alignment after the call")
+
+    replay = sub.add_parser("replay", help="run the edge pipeline on an audio file as if it were live")
+    replay.add_argument("wav", type=Path)
+    replay.add_argument("--realtime", action="store_true", help="pace the audio at the speed of speech")
+    recording(replay)
+
+    live = sub.add_parser("live", help="run the edge pipeline on the microphone (Ctrl-C ends the call)")
+    live.add_argument("--device", help="input device name or index (default: the system's)")
+    live.add_argument("--seconds", type=float, help="stop after this many seconds")
+    live.add_argument("--list-devices", action="store_true", help="list input devices and exit")
+    recording(live)
+
+    enroll = sub.add_parser("enroll", help="store a rep's voiceprint from a clip of them talking alone")
+    enroll.add_argument("--rep", required=True)
+    source = enroll.add_mutually_exclusive_group(required=True)
+    source.add_argument("--wav", type=Path, help="a recording of the rep alone (20 s or more is best)")
+    source.add_argument("--mic", action="store_true", help="record the rep from the microphone")
+    enroll.add_argument("--seconds", type=float, default=25.0, help="with --mic: how long to record")
+    enroll.add_argument("--device", help="with --mic: input device name or index")
+    common(enroll)
+
+    calls = sub.add_parser("calls", help="the calls in the store")
+    csub = calls.add_subparsers(dest="calls_command", required=True)
+    listing = csub.add_parser("list", help="every call, newest last")
+    listing.add_argument("--json", action="store_true")
+    common(listing)
+    show = csub.add_parser("show", help="one call's transcript")
+    show.add_argument("call_id")
+    show.add_argument("--pass", dest="pass_", choices=("online", "second"), default="second")
+    show.add_argument("--json", action="store_true")
+    common(show)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "calls":
+        return _calls(args)
+    if args.command == "live" and args.list_devices:
+        from edge.mic import input_devices
+
+        for d in input_devices():
+            print(f"{d['index']:3d}  {d['name']}  ({int(d['default_samplerate'])} Hz)")
+        return 0
+    console = Console(highlight=False, soft_wrap=True)
+    store = CallStore(args.db)
+    try:
+        for call_id in store.recover_interrupted():
+            console.print(f"[bold]recovered[/] call {call_id}, interrupted earlier: everything it stored is kept")
+        if args.command == "enroll":
+            return _enroll(args, store, console)
+        return _record(args, store, console)
+    finally:
+        store.close()
+
+
+def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int:
+    from edge.enrollment import VoiceprintBook
+    from edge.recording import record_call
+    from edge.speech_models import SpeechModels
+    from models.store import ModelStore
+
+    if args.rep:
+        VoiceprintBook(store).get(args.rep)  # an unknown rep fails before any model loads
+    models = SpeechModels(ModelStore(), args.asr)
+    models.load()  # now: a missing model fails before the call starts, not at its first words
+    stop = None
+    source: AsyncIterable[AudioChunk]
+    if args.command == "replay":
+        from edge.sources import WavSource, WavSourceSettings
+
+        wav_source = WavSource(args.wav, WavSourceSettings(realtime=args.realtime))
+        source, name = wav_source, str(args.wav)
+        console.print(
+            f"replaying {args.wav} ({wav_source.duration_s:.1f} s)" + (" in real time" if args.realtime else "")
+        )
+    else:
+        from edge.mic import MicSettings, MicSource
+
+        mic = MicSource(MicSettings(device=_device(args.device), max_s=args.seconds))
+        source, name, stop = mic, f"mic:{mic.device_name}", mic.stop
+        console.print(f"listening on {mic.device_name} at {mic.rate_hz} Hz; Ctrl-C ends the call")
+    result = record_call(
+        store,
+        models,
+        source,
+        name,
+        rep_id=args.rep,
+        on_utterance=lambda u: console.print(format_utterance(u)),
+        on_call_started=lambda call_id: console.print(f"call {call_id} → {args.db}\n"),
+        second_pass=not args.no_second_pass,
+        stop=stop,
+    )
+    stats = result.stats
+    rtf = stats.busy_s / result.end_s if result.end_s else 0.0
+    console.print(f"\n{result.utterances} utterances from {result.end_s:.1f} s of audio (pipeline RTF {rtf:.2f})")
+    if result.second_pass is not None:
+        changed = len({old.id for old, _ in result.second_pass.changed})
+        console.print(
+            f"second pass: {len(result.second_pass.utterances)} utterances, {changed} online ones relabelled or cut"
+        )
+    console.print(f"stored as call [bold]{result.call_id}[/] in {args.db}: `ridealong calls show {result.call_id}`")
+    return 0
+
+
+def _enroll(args: argparse.Namespace, store: CallStore, console: Console) -> int:
+    from edge.audio_file import read_audio
+    from edge.enrollment import VoiceprintBook, make_voiceprint
+    from edge.segmenter import SegmenterSettings
+    from edge.speech_models import EMBEDDING_MODEL, SpeechModels
+    from models.store import ModelStore
+
+    models = SpeechModels(ModelStore())
+    if args.wav:
+        clip = read_audio(args.wav)
+        samples, source = clip.samples, str(args.wav)
+    else:
+        samples, source = _record_mic(args, console), "mic"
+    segmenter = models.segmenter(SegmenterSettings())
+    voiceprint = make_voiceprint(args.rep, samples, 16_000, segmenter, models.embedder, EMBEDDING_MODEL, source)
+    VoiceprintBook(store).save(voiceprint)
+    console.print(
+        f"enrolled {args.rep}: {voiceprint.speech_s:.1f} s of speech, consistency {voiceprint.consistency:.2f} "
+        f"→ {args.db}"
+    )
+    return 0
+
+
+def _record_mic(args: argparse.Namespace, console: Console) -> Any:
+    import asyncio
+
+    import numpy as np
+
+    from edge.mic import MicSettings, MicSource
+
+    mic = MicSource(MicSettings(device=_device(args.device), max_s=args.seconds))
+    console.print(f"recording {args.seconds:.0f} s from {mic.device_name}: talk as you would to a customer")
+
+    async def capture() -> Any:
+        return np.concatenate([chunk.samples async for chunk in mic])
+
+    return asyncio.run(capture())
+
+
+def _device(value: str | None) -> str | int | None:
+    return int(value) if value is not None and value.isdigit() else value
+
+
+def format_utterance(u: Utterance) -> str:
+    style = ROLE_STYLE[u.role]
+    if u.speaker_confidence < LOW_CONFIDENCE:
+        style = f"dim {style}"
+    when = f"{_clock(u.start_s)}–{_clock(u.end_s)}"
+    who = f"{u.role.value.upper():8} {u.speaker_id:6} {u.speaker_confidence:.2f}"
+    return f"[{style}]\\[{when}] {who}  {_escape(u.text)}[/]"
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", "\\[")
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60):02d}:{seconds % 60:04.1f}"
+
+
+def _calls(args: argparse.Namespace) -> int:
+    console = Console(highlight=False, soft_wrap=True)
+    store = CallStore(args.db)
+    try:
+        if args.calls_command == "list":
+            return _list(store, console, args.json)
+        return _show(store, console, args.call_id, args.pass_, args.json)
+    finally:
+        store.close()
+
+
+def _list(store: CallStore, console: Console, as_json: bool) -> int:
+    calls = store.calls()
+    if as_json:
+        print(json.dumps([asdict(c) for c in calls]))
+        return 0
+    table = Table("call", "started", "status", "length", "rep", "utterances", "source")
+    for c in calls:
+        count = len(store.utterances(c.id))
+        length = f"{c.end_s / 60:.1f} min" if c.end_s is not None else "-"
+        table.add_row(c.id, c.started_at[:19], c.status, length, c.rep_id or "-", str(count), c.source)
+    console.print(table)
+    return 0
+
+
+def _show(store: CallStore, console: Console, call_id: str, pass_: str, as_json: bool) -> int:
+    record = store.get(call_id)
+    utterances = store.utterances(call_id, pass_)
+    if pass_ == "second" and not utterances:
+        pass_, utterances = "online", store.utterances(call_id)  # no second pass was run
+    if as_json:
+        print(json.dumps({"call": asdict(record), "pass": pass_, "utterances": [_as_dict(u) for u in utterances]}))
+        return 0
+    console.print(f"call {record.id} ({record.status}, {record.source}), {pass_} pass\n")
+    for u in utterances:
+        console.print(format_utterance(u))
+    return 0
+
+
+def _as_dict(u: Utterance) -> dict[str, Any]:
+    d = asdict(u)
+    d["role"] = u.role.value
+    d.pop("t_mono_ns")
+    return d

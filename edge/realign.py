@@ -39,6 +39,8 @@ class RealignSettings:
     """Speech (seconds) per diarized speaker embedded to compare it with the voiceprint."""
     window_s: float = 2.0
     """Embedding window for those comparisons (seconds)."""
+    disputed_confidence: float = 0.6
+    """Speaker confidence of an utterance the two passes disagreed on and the voiceprint decided."""
     split_min_s: float = 0.6
     """Shorter runs of one diarized speaker inside an utterance are not cut out (seconds)."""
 
@@ -74,23 +76,45 @@ class Realigner:
         rep_id: str = "rep",
     ) -> Realignment:
         turns = self._diarizer.diarize(audio)
-        names, roles = self._name_speakers(turns, audio, rate_hz, voiceprint, rep_id)
+        centroids = self._centroids(turns, audio, rate_hz)
+        print_ = _unit(voiceprint) if voiceprint is not None else None
+        names, roles = self._name_speakers(turns, centroids, print_, rep_id)
         second: list[Utterance] = []
         changed = []
         for utterance in online:
             relabelled = self._relabel(utterance, turns, names, roles, audio, rate_hz)
+            if print_ is not None:
+                relabelled = [self._arbitrate(utterance, r, audio, rate_hz, print_, centroids, names, roles)
+                              for r in relabelled]  # fmt: skip
             second += relabelled
             if len(relabelled) > 1 or (
                 relabelled[0].speaker_id != utterance.speaker_id or relabelled[0].role != utterance.role
             ):
                 changed += [(utterance, r) for r in relabelled]
-        return Realignment(second, changed, {names[k]: roles[names[k]] for k in names})
+        return Realignment(second, changed, roles)
+
+    def _centroids(self, turns: list[DiarizedTurn], audio: np.ndarray, rate_hz: int) -> dict[int, np.ndarray]:
+        """Each diarized speaker's voice: the mean embedding of up to ``voice_sample_s`` of their longest turns."""
+        window = int(self.settings.window_s * rate_hz)
+        out = {}
+        for speaker in sorted({t.speaker for t in turns}):
+            mine = sorted((t for t in turns if t.speaker == speaker), key=lambda t: t.end_s - t.start_s, reverse=True)
+            vectors: list[np.ndarray] = []
+            budget = int(self.settings.voice_sample_s * rate_hz)
+            for t in mine:
+                clip = audio[int(t.start_s * rate_hz) : int(t.end_s * rate_hz)]
+                for i in range(0, len(clip) - window + 1, window):
+                    if budget > 0:
+                        vectors.append(_unit(self._embedder.embed(clip[i : i + window], rate_hz)))
+                        budget -= window
+            if vectors:
+                out[speaker] = _unit(np.mean(vectors, axis=0))
+        return out
 
     def _name_speakers(
         self,
         turns: list[DiarizedTurn],
-        audio: np.ndarray,
-        rate_hz: int,
+        centroids: dict[int, np.ndarray],
         voiceprint: np.ndarray | None,
         rep_id: str,
     ) -> tuple[dict[int, str], dict[str, Role]]:
@@ -99,41 +123,55 @@ class Realigner:
             talk[t.speaker] += t.end_s - t.start_s
         by_talk = sorted(talk, key=lambda k: talk[k], reverse=True)
         if voiceprint is not None:
-            sims = {k: self._similarity(k, turns, audio, rate_hz, voiceprint) for k in by_talk}
-            reps = {k for k in by_talk if sims[k] >= self.settings.rep_similarity}
+            reps = {
+                k
+                for k in by_talk
+                if k in centroids and float(centroids[k] @ voiceprint) >= self.settings.rep_similarity
+            }
         else:
             reps = set(by_talk[:1])  # no voiceprint: the rep is who talks most
         names: dict[int, str] = {}
-        roles: dict[str, Role] = {}
+        roles: dict[str, Role] = {rep_id: Role.REP}
         others = [k for k in by_talk if k not in reps]
         for k in reps:
             names[k] = rep_id
-        roles[rep_id] = Role.REP
         for n, k in enumerate(others, start=1):
             names[k] = f"spk{n}"
             roles[names[k]] = Role.CUSTOMER if n == 1 else Role.OTHER
         return names, roles
 
-    def _similarity(
-        self, speaker: int, turns: list[DiarizedTurn], audio: np.ndarray, rate_hz: int, voiceprint: np.ndarray
-    ) -> float:
-        mine = sorted((t for t in turns if t.speaker == speaker), key=lambda t: t.end_s - t.start_s, reverse=True)
-        window = int(self.settings.window_s * rate_hz)
-        vectors: list[np.ndarray] = []
-        budget = int(self.settings.voice_sample_s * rate_hz)
-        for t in mine:
-            clip = audio[int(t.start_s * rate_hz) : int(t.end_s * rate_hz)]
-            for i in range(0, len(clip) - window + 1, window):
-                if budget <= 0:
-                    break
-                v = self._embedder.embed(clip[i : i + window], rate_hz)
-                vectors.append(v / (np.linalg.norm(v) or 1.0))
-                budget -= window
-        if not vectors:
-            return -1.0
-        mean = np.mean(vectors, axis=0)
-        print_ = voiceprint / (np.linalg.norm(voiceprint) or 1.0)
-        return float(np.dot(mean / (np.linalg.norm(mean) or 1.0), print_))
+    def _arbitrate(
+        self,
+        online: Utterance,
+        second: Utterance,
+        audio: np.ndarray,
+        rate_hz: int,
+        voiceprint: np.ndarray,
+        centroids: dict[int, np.ndarray],
+        names: dict[int, str],
+        roles: dict[str, Role],
+    ) -> Utterance:
+        """Where the passes disagree on whether the rep spoke, the utterance's own voice decides.
+
+        The offline clustering sometimes merges two similar voices (the rep and a husband) into one
+        speaker, which the online pass, anchored on the voiceprint, had told apart."""
+        if (online.role == Role.REP) == (second.role == Role.REP) or second.end_s - second.start_s < 0.8:
+            return second
+        clip = audio[int(second.start_s * rate_hz) : int(second.end_s * rate_hz)]
+        voice = _unit(self._embedder.embed(clip, rate_hz))
+        rep_sim = float(voice @ voiceprint)
+        rep_id = next(name for name, role in roles.items() if role == Role.REP)
+        disputed = self.settings.disputed_confidence
+        if rep_sim >= self.settings.rep_similarity:
+            return replace(second, speaker_id=rep_id, role=Role.REP, speaker_confidence=disputed)
+        if second.role != Role.REP:
+            return second
+        # Not the rep after all: the nearest other diarized voice, or the online pass's speaker if none.
+        others = {names[k]: float(voice @ c) for k, c in centroids.items() if names.get(k, rep_id) != rep_id}
+        if not others:
+            return replace(second, speaker_id=online.speaker_id, role=online.role, speaker_confidence=disputed)
+        name = max(others, key=lambda n: others[n])
+        return replace(second, speaker_id=name, role=roles[name], speaker_confidence=disputed)
 
     def _relabel(
         self,
@@ -210,6 +248,11 @@ class Realigner:
             covered = sum(max(0.0, min(t.end_s, end) - max(t.start_s, start)) for t in inside if t.speaker == int(who))
             out.append((start, end, int(who), min(1.0, covered / max(end - start, 1e-3))))
         return out
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm else v
 
 
 def realign_call(

@@ -71,7 +71,9 @@ class FileResult:
     latency_p50_s: float | None = None
     latency_p95_s: float | None = None
     enrolled: bool = False
-    extra: dict[str, float] = field(default_factory=dict)
+    rep_accuracy: float | None = None
+    """Like role accuracy, with customer and other counted as one: rep or not."""
+    rep_accuracy_second_pass: float | None = None
 
 
 @dataclass
@@ -86,6 +88,7 @@ class Totals:
     word_errors: int = 0
     reference_words: int = 0
     role_right: dict[str, float] = field(default_factory=lambda: {"online": 0.0, "second": 0.0})
+    rep_right: dict[str, float] = field(default_factory=lambda: {"online": 0.0, "second": 0.0})
     role_total: float = 0.0
     audio_s: float = 0.0
     online_wall_s: float = 0.0
@@ -160,11 +163,17 @@ def evaluate_file(wav: Path, models: SpeechModels, totals: Totals, realtime: boo
         totals.reference_words += errors.reference_words
         wer = errors.wer
     role_acc = role_acc2 = None
+    rep_acc: dict[str, float] = {}
     if roles:
         right, total = role_accuracy_parts(reference, roles, online)
         right2, _ = role_accuracy_parts(reference, roles, second)
         totals.role_right["online"] += right
         totals.role_right["second"] += right2
+        rep_acc = {}
+        for pass_, utterances in (("online", online), ("second", second)):
+            rep_right, _ = role_accuracy_parts(reference, roles, utterances, rep_only=True)
+            totals.rep_right[pass_] += rep_right
+            rep_acc[pass_] = rep_right / total
         totals.role_total += total
         role_acc, role_acc2 = right / total, right2 / total
         for u in online:
@@ -192,6 +201,8 @@ def evaluate_file(wav: Path, models: SpeechModels, totals: Totals, realtime: boo
         latency_p50_s=_round(float(np.percentile(latencies, 50))) if realtime and latencies else None,
         latency_p95_s=_round(float(np.percentile(latencies, 95))) if realtime and latencies else None,
         enrolled=voiceprint is not None,
+        rep_accuracy=_round(rep_acc.get("online")),
+        rep_accuracy_second_pass=_round(rep_acc.get("second")),
     )
 
 
@@ -211,6 +222,8 @@ def summarise(t: Totals) -> dict[str, object]:
         "wer": _pct(t.word_errors / t.reference_words) if t.reference_words else None,
         "role_accuracy": _round(t.role_right["online"] / t.role_total) if t.role_total else None,
         "role_accuracy_second_pass": _round(t.role_right["second"] / t.role_total) if t.role_total else None,
+        "rep_accuracy": _round(t.rep_right["online"] / t.role_total) if t.role_total else None,
+        "rep_accuracy_second_pass": _round(t.rep_right["second"] / t.role_total) if t.role_total else None,
         "rtf": round(t.online_wall_s / t.audio_s, 3),
         "rtf_second_pass": round(t.second_wall_s / t.audio_s, 3),
         "latency_p50_s": _round(float(np.percentile(t.latencies_s, 50))) if t.latencies_s else None,

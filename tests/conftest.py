@@ -32,6 +32,30 @@ def store() -> ModelStore:
     return ModelStore(StoreSettings())
 
 
+@pytest.fixture(scope="session")
+def tts_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tts-cache")
+
+
+@pytest.fixture(scope="session")
+def rendered(
+    tmp_path_factory: pytest.TempPathFactory, shared_data: Path, store: ModelStore, tts_cache: Path
+) -> dict[str, Path]:
+    """The short fixture call (tests/corpus/fixtures) rendered in every condition with the corpus's
+    neural voices: condition name → its WAV, with .rttm, .stm, .roles.json and .enroll.wav beside it."""
+    from scripts.corpus.neural_voices import NEURAL_BANK, NeuralSynthesizer
+    from scripts.corpus.render import CONDITIONS, render_call
+    from scripts.corpus.schema import load_call
+
+    out = tmp_path_factory.mktemp("render")
+    synth = NeuralSynthesizer(store, tts_cache)
+    call = load_call(REPO / "tests" / "corpus" / "fixtures" / "short-call.json")
+    return {
+        name: render_call(call, condition, out / name, synth, shared_data / "rooms", bank=NEURAL_BANK).wav
+        for name, condition in CONDITIONS.items()
+    }
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # In CI a skipped test is a tool that was not installed: that is a failure, not a pass.
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

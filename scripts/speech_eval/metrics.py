@@ -53,18 +53,23 @@ def word_errors(reference: Sequence[StmLine], utterances: Sequence[Utterance]) -
 
 
 def role_accuracy_parts(
-    reference: Annotation, roles: dict[str, str], utterances: Sequence[Utterance]
+    reference: Annotation, roles: dict[str, str], utterances: Sequence[Utterance], rep_only: bool = False
 ) -> tuple[float, float]:
     """(seconds right, seconds in all): role accuracy is their ratio, the share of reference speech time
     (each speaker's own time, overlaps counted per speaker) that a hypothesis utterance covers with that
-    speaker's role. Speech no utterance covers counts as wrong."""
+    speaker's role. Speech no utterance covers counts as wrong. With ``rep_only`` customer and other
+    count as one (rep or not: the confusion that breaks a coaching point)."""
+
+    def role(value: str | None) -> str | None:
+        return ("rep" if value == "rep" else "not-rep") if rep_only else value
+
     total = right = 0.0
     for segment, _, speaker in reference.itertracks(yield_label=True):
         total += segment.duration
-        want = roles.get(str(speaker))
+        want = role(roles.get(str(speaker)))
         for u in utterances:
             overlap = min(segment.end, u.end_s) - max(segment.start, u.start_s)
-            if overlap > 0 and u.role.value == want:
+            if overlap > 0 and role(u.role.value) == want:
                 right += overlap
     return right, total
 

@@ -21,25 +21,6 @@ from scripts.speech_eval.labels import read_rttm
 FIXTURE = Path(__file__).parent / "fixtures" / "short-call.json"
 
 
-@pytest.fixture(scope="module")
-def tts_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tts-cache")
-
-
-@pytest.fixture(scope="module")
-def rendered(
-    tmp_path_factory: pytest.TempPathFactory, shared_data: Path, store: ModelStore, tts_cache: Path
-) -> dict[str, Path]:
-    """The fixture call in every condition, with the neural voices the corpus is rendered with."""
-    out = tmp_path_factory.mktemp("render")
-    synth = NeuralSynthesizer(store, tts_cache)
-    call = load_call(FIXTURE)
-    return {
-        name: render_call(call, condition, out / name, synth, shared_data / "rooms", bank=NEURAL_BANK).wav
-        for name, condition in CONDITIONS.items()
-    }
-
-
 def test_every_condition_writes_audio_and_labels(rendered: dict[str, Path]) -> None:
     for wav in rendered.values():
         info = soundfile.info(wav)

@@ -1,0 +1,76 @@
+"""The second pass's re-labelling rules, with a scripted diarizer and transcriber."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge.frames import Role, Utterance
+from edge.realign import Realigner
+from edge.transcription import TranscriptionStage
+from models.asr import Transcript
+from models.speaker import DiarizedTurn
+
+RATE = 16_000
+
+
+class ScriptedDiarizer:
+    def __init__(self, turns: list[DiarizedTurn]) -> None:
+        self.turns = turns
+
+    def diarize(self, samples: np.ndarray) -> list[DiarizedTurn]:
+        return self.turns
+
+
+class LevelEmbedder:
+    """Diarized speaker k's audio is filled with level k/10; speaker 0 sounds like the voiceprint."""
+
+    def embed(self, samples: np.ndarray, rate_hz: int = RATE) -> np.ndarray:
+        return np.eye(4)[int(round(float(np.median(samples)) * 10))]
+
+
+class LengthTranscriber:
+    def transcribe(self, samples: np.ndarray, rate_hz: int = RATE) -> Transcript:
+        return Transcript(f"words for {len(samples) / rate_hz:.1f} seconds")
+
+
+def audio(turns: list[DiarizedTurn], end_s: float) -> np.ndarray:
+    out = np.zeros(int(end_s * RATE), dtype=np.float32)
+    for t in turns:
+        out[int(t.start_s * RATE) : int(t.end_s * RATE)] = t.speaker / 10
+    return out
+
+
+def utt(uid: str, start_s: float, end_s: float, speaker: str, role: Role) -> Utterance:
+    return Utterance(uid, "c", speaker, role, start_s, end_s, "online words", 1.0, 0.9)
+
+
+def realigner(turns: list[DiarizedTurn]) -> Realigner:
+    return Realigner(ScriptedDiarizer(turns), LevelEmbedder(), TranscriptionStage(LengthTranscriber()))
+
+
+def test_voiceprint_names_the_rep_even_when_the_customer_talks_more() -> None:
+    turns = [DiarizedTurn(0.0, 4.0, 1), DiarizedTurn(4.0, 6.0, 2), DiarizedTurn(6.0, 20.0, 3)]
+    online = [utt("u1", 0.0, 4.0, "spk1", Role.CUSTOMER), utt("u2", 6.0, 20.0, "spk1", Role.CUSTOMER)]
+    result = realigner(turns).realign(audio(turns, 20.0), RATE, online, voiceprint=np.eye(4)[1], rep_id="joe")
+    assert [(u.speaker_id, u.role) for u in result.utterances] == [("joe", Role.REP), ("spk1", Role.CUSTOMER)]
+    assert [new.id for _, new in result.changed] == ["u1"]
+
+
+def test_an_utterance_spanning_two_speakers_is_cut_and_transcribed_again() -> None:
+    turns = [DiarizedTurn(0.0, 3.0, 1), DiarizedTurn(2.8, 7.0, 2)]
+    online = [utt("u1", 0.0, 7.0, "rep", Role.REP)]
+    result = realigner(turns).realign(audio(turns, 7.0), RATE, online, voiceprint=np.eye(4)[1])
+    pieces = result.utterances
+    assert [u.id for u in pieces] == ["u1a", "u1b"]
+    assert [u.role for u in pieces] == [Role.REP, Role.CUSTOMER]
+    assert pieces[0].end_s == pieces[1].start_s == 2.8  # the interrupter holds the floor from their start
+    assert pieces[1].text == "words for 4.2 seconds"
+
+
+def test_slivers_are_not_cut_out_and_unheard_utterances_keep_their_label() -> None:
+    turns = [DiarizedTurn(0.0, 5.0, 1), DiarizedTurn(5.0, 5.3, 2), DiarizedTurn(5.3, 8.0, 1)]
+    online = [utt("u1", 0.0, 8.0, "rep", Role.REP), utt("u2", 9.0, 10.0, "spk1", Role.CUSTOMER)]
+    result = realigner(turns).realign(audio(turns, 10.0), RATE, online, voiceprint=np.eye(4)[1])
+    assert [u.id for u in result.utterances] == ["u1", "u2"]
+    assert result.utterances[1] == online[1]
+    assert result.changed == []

@@ -26,7 +26,7 @@ class LevelEmbedder:
 
     def embed(self, samples: np.ndarray, rate_hz: int = RATE) -> np.ndarray:
         self.calls += 1
-        level = int(round(float(np.median(samples)) * 10))
+        level = round(float(np.median(samples)) * 10)
         return VOICES[level] + self._rng.normal(scale=self.noise, size=32)
 
 

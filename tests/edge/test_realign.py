@@ -25,7 +25,7 @@ class LevelEmbedder:
     """Diarized speaker k's audio is filled with level k/10; speaker 0 sounds like the voiceprint."""
 
     def embed(self, samples: np.ndarray, rate_hz: int = RATE) -> np.ndarray:
-        return np.eye(4)[int(round(float(np.median(samples)) * 10))]
+        return np.eye(4)[round(float(np.median(samples)) * 10)]
 
 
 class LengthTranscriber:

@@ -45,6 +45,7 @@ def add_parsers(sub: Any) -> None:
 
     live = sub.add_parser("live", help="run the edge pipeline on the microphone (Ctrl-C ends the call)")
     live.add_argument("--device", help="input device name or index (default: the system's)")
+    live.add_argument("--rate", type=int, help="capture rate in Hz (default: the device's own)")
     live.add_argument("--seconds", type=float, help="stop after this many seconds")
     live.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     recording(live)
@@ -114,7 +115,7 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
     else:
         from edge.mic import MicSettings, MicSource
 
-        mic = MicSource(MicSettings(device=_device(args.device), max_s=args.seconds))
+        mic = MicSource(MicSettings(device=_device(args.device), rate_hz=args.rate, max_s=args.seconds))
         source, name, stop = mic, f"mic:{mic.device_name}", mic.stop
         console.print(f"listening on {mic.device_name} at {mic.rate_hz} Hz; Ctrl-C ends the call")
     result = record_call(

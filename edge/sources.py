@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.audio_file import TARGET_RATE_HZ, open_info
+from edge.audio_file import TARGET_RATE_HZ, AudioFileError, open_info
 from edge.clock import Clock, MonotonicClock
 from edge.frames import AudioChunk
 
@@ -26,6 +26,8 @@ class WavSourceSettings:
     realtime: bool = False
     """Pace chunks at the speed of speech instead of as fast as they can be read."""
     rate_hz: int = TARGET_RATE_HZ
+    max_duration_s: float = 8 * 3600.0
+    """Longer files are refused: no consult runs this long, and the call store keeps the audio."""
 
 
 class WavSource:
@@ -41,6 +43,12 @@ class WavSource:
         self._clock = clock or MonotonicClock()
         self._sleep = sleep
         self._info = open_info(path)
+        if self.duration_s > self.settings.max_duration_s:
+            raise AudioFileError(
+                path,
+                f"{self.duration_s / 3600:.1f} h of audio is longer than a call can be "
+                f"({self.settings.max_duration_s / 3600:.0f} h): split it into calls first (e.g. with sox trim)",
+            )
 
     @property
     def source_rate_hz(self) -> int:

@@ -55,6 +55,8 @@ class AttributionSettings:
     """Cost of a speaker change between two windows, in cosine-similarity units."""
     adapt_similarity: float = 0.5
     """A rep turn at least this close to the voiceprint also teaches the in-room model of the rep's voice."""
+    max_new_per_segment: int = 2
+    """How many voices never heard before one segment may introduce."""
     max_speakers: int = 4
     """Speakers in the room, rep included; beyond this, windows go to the nearest known voice."""
     confidence_slope: float = 12.0
@@ -131,9 +133,7 @@ class SpeakerAttributor:
             return [self._turn(segment, 0, len(samples), *self._by_turn_taking(), embedded=False)]
         edges = self._window_edges(len(samples), rate)
         windows = np.stack([_unit(self._embedder.embed(samples[a:b], rate)) for a, b in itertools.pairwise(edges)])
-        voices = self._candidates()
-        scores = self._scores(windows, voices)
-        labels = self._decode(scores)
+        voices, scores, labels = self._decode_with_new_voices(windows)
         turns = []
         for label, run in itertools.groupby(range(len(labels)), key=lambda i: labels[i]):
             idx = list(run)
@@ -147,6 +147,28 @@ class SpeakerAttributor:
         return turns
 
     # -- decoding ------------------------------------------------------------------------------------
+    def _decode_with_new_voices(self, windows: np.ndarray) -> tuple[list[_Voice | None], np.ndarray, list[int]]:
+        """Decode; while windows fall to "new speaker", seed a provisional voice from the first of them
+        (and the new windows like it) and decode again, so two unfamiliar voices in one segment are
+        told apart instead of becoming one new speaker."""
+        voices = self._candidates()
+        for _ in range(self.settings.max_new_per_segment + 1):
+            scores = self._scores(windows, voices)
+            labels = self._decode(scores)
+            fresh = [i for i, label in enumerate(labels) if voices[label] is None]
+            if not fresh or voices[-1] is not None:
+                break
+            seed = windows[fresh[0]]
+            like_seed = [i for i in fresh if float(windows[i] @ seed) >= self.settings.new_speaker_similarity]
+            voices.insert(len(voices) - 1, _Voice("", centroid=_unit(windows[like_seed].mean(axis=0))))
+            if self._speaker_count(voices) >= self.settings.max_speakers:
+                voices.pop()  # no room for yet another voice
+        return voices, scores, labels
+
+    def _speaker_count(self, voices: list[_Voice | None]) -> int:
+        provisional = sum(1 for v in voices if v is not None and not v.id)
+        return len(self._others) + (1 if self._rep else 0) + provisional
+
     def _window_edges(self, n: int, rate: int) -> list[int]:
         window = int(self.settings.window_s * rate)
         bounds = list(range(0, n, window))
@@ -213,6 +235,11 @@ class SpeakerAttributor:
 
     # -- voices --------------------------------------------------------------------------------------
     def _resolve(self, voice: _Voice | None) -> _Voice:
+        if voice is not None and not voice.id:  # a provisional voice from this segment becomes a speaker
+            voice.id = f"spk{len(self._others) + 1}"
+            voice.centroid, voice.weight_s = None, 0.0  # _learn sets it from the windows it won
+            self._others.append(voice)
+            return voice
         if voice is not None:
             return voice
         fresh = next((v for v in self._others if v.centroid is None), None)  # a voice heard only briefly

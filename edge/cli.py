@@ -22,9 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     cli_models.add_parser(sub)
     cli_calls.add_parsers(sub)
-    demo = sub.add_parser("demo", help="transcribe a real recording offline (the pyannote sample by default)")
-    demo.add_argument("--wav", type=Path, help="another audio file to transcribe")
+    demo = sub.add_parser("demo", help="the edge pipeline on a real recording, offline (the pyannote sample)")
+    demo.add_argument("--wav", type=Path, help="another audio file")
     demo.add_argument("--asr", default="whisper-tiny.en", help="ASR model name (see `ridealong models list`)")
+    demo.add_argument("--db", type=Path, default=cli_calls.default_db(), help="the call store (default: %(default)s)")
     return parser
 
 
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from edge.demo import run_demo
 
-            return run_demo(args.wav, args.asr)
+            return run_demo(args.wav, args.asr, args.db)
         return cli_calls.run(args)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)

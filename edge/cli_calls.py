@@ -180,6 +180,14 @@ def _record_mic(args: argparse.Namespace, console: Console) -> Any:
     return asyncio.run(capture())
 
 
+def last_call_id(db: Path) -> str:
+    store = CallStore(db)
+    try:
+        return store.calls()[-1].id
+    finally:
+        store.close()
+
+
 def _device(value: str | None) -> str | int | None:
     return int(value) if value is not None and value.isdigit() else value
 

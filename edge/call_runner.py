@@ -30,6 +30,14 @@ class RunnerSettings:
     tenant: str = "local"
 
 
+@dataclass
+class _Progress:
+    """What the two tasks have done so far, read when the call ends (however it ends)."""
+
+    captured_s: float = 0.0
+    utterances: int = 0
+
+
 @dataclass(frozen=True)
 class CallOutcome:
     call_id: str
@@ -66,27 +74,29 @@ class CallRunner:
             on_call_started(call_id)
         self.pipeline = pipeline = self._make_pipeline(call_id)
         queue: asyncio.Queue[AudioChunk | None] = asyncio.Queue(maxsize=max(1, int(self.settings.queue_s * 10)))
-        captured = [0.0]
-        count = [0]
+        progress = _Progress()
         supervisor = Supervisor()
-        supervisor.start("capture", self._capture(source, call_id, queue, captured))
-        supervisor.start("recognise", self._recognise(pipeline, queue, count))
+        supervisor.start("capture", self._capture(source, call_id, queue, progress))
+        supervisor.start("recognise", self._recognise(pipeline, queue, progress))
         try:
             await supervisor.wait()
         finally:
-            end_s = captured[0]
-            self._store.end_call(call_id, end_s)
-            self.window.flush(CallEnded(call_id, end_s, self._clock.now_ns()))
-        return CallOutcome(call_id, end_s, count[0])
+            self._store.end_call(call_id, progress.captured_s)
+            self.window.flush(CallEnded(call_id, progress.captured_s, self._clock.now_ns()))
+        return CallOutcome(call_id, progress.captured_s, progress.utterances)
 
     async def _capture(
-        self, source: AsyncIterable[AudioChunk], call_id: str, queue: asyncio.Queue[AudioChunk | None], end: list[float]
+        self,
+        source: AsyncIterable[AudioChunk],
+        call_id: str,
+        queue: asyncio.Queue[AudioChunk | None],
+        progress: _Progress,
     ) -> None:
         pending: list[AudioChunk] = []
         try:
             async for chunk in source:
                 pending.append(chunk)
-                end[0] = chunk.end_s
+                progress.captured_s = chunk.end_s
                 if chunk.end_s - pending[0].start_s >= self.settings.audio_commit_s:
                     self._commit_audio(call_id, pending)
                     pending = []
@@ -100,14 +110,14 @@ class CallRunner:
             self._store.add_audio(call_id, np.concatenate([c.samples for c in chunks]), chunks[0].start_sample)
 
     async def _recognise(
-        self, pipeline: SpeechPipeline, queue: asyncio.Queue[AudioChunk | None], count: list[int]
+        self, pipeline: SpeechPipeline, queue: asyncio.Queue[AudioChunk | None], progress: _Progress
     ) -> None:
         while (chunk := await queue.get()) is not None:
-            self._keep(await asyncio.to_thread(pipeline.process, chunk), count)
-        self._keep(await asyncio.to_thread(pipeline.flush), count)
+            self._keep(await asyncio.to_thread(pipeline.process, chunk), progress)
+        self._keep(await asyncio.to_thread(pipeline.flush), progress)
 
-    def _keep(self, utterances: list[Utterance], count: list[int]) -> None:
+    def _keep(self, utterances: list[Utterance], progress: _Progress) -> None:
         for utterance in utterances:
             self._store.add_utterance(utterance)
             self.window.publish(utterance)
-            count[0] += 1
+            progress.utterances += 1

@@ -8,14 +8,14 @@ import os
 from collections.abc import AsyncIterable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from edge.call_store import CallStore
 from edge.frames import AudioChunk, Role, Utterance
 from models.loaders import DEFAULT_ASR
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ROLE_STYLE = {Role.REP: "cyan", Role.CUSTOMER: "yellow", Role.OTHER: "magenta", Role.UNKNOWN: "white"}
 LOW_CONFIDENCE = 0.6
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         for d in input_devices():
             print(f"{d['index']:3d}  {d['name']}  ({int(d['default_samplerate'])} Hz)")
         return 0
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     store = CallStore(args.db)
     try:
         for call_id in store.recover_interrupted():
@@ -209,8 +209,14 @@ def _clock(seconds: float) -> str:
     return f"{int(seconds // 60):02d}:{seconds % 60:04.1f}"
 
 
+def _console() -> Console:
+    from rich.console import Console  # rich is a CLI nicety: `import edge.cli` must not need it
+
+    return Console(highlight=False, soft_wrap=True)
+
+
 def _calls(args: argparse.Namespace) -> int:
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     store = CallStore(args.db)
     try:
         if args.calls_command == "list":
@@ -225,6 +231,8 @@ def _list(store: CallStore, console: Console, as_json: bool) -> int:
     if as_json:
         print(json.dumps([asdict(c) for c in calls]))
         return 0
+    from rich.table import Table
+
     table = Table("call", "started", "status", "length", "rep", "utterances", "source")
     for c in calls:
         count = len(store.utterances(c.id))

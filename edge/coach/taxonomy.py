@@ -40,10 +40,11 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
     for d in (
         MomentDefinition(
             MomentType.REP_MONOLOGUE,
-            "The rep holds the floor for 60 s or more (about 150 words over consecutive rep utterances; "
-            "only backchannels from others) without asking the customer anything, and the customer did "
-            "not ask for a long explanation.",
-            "the rep utterance during which the run passes 60 s (about 150 words)",
+            "The rep holds the floor for about 150 words or more over consecutive rep utterances (only "
+            "backchannels from others) without asking the customer anything, and the customer did not ask "
+            "for a long explanation. 150 words is about 60 s at a typical pace; reps who talk fast get "
+            "there sooner (48-81 s in the rendered corpus), so the measure is words, not seconds.",
+            "the rep utterance during which the run passes about 150 words",
             "a long answer the customer explicitly asked for; a long turn broken by a real question",
             15.0,
         ),

@@ -27,5 +27,5 @@ def test_eval_reports_both_passes_and_the_summary_keys(
     (only,) = summary["files"]
     assert only["enrolled"] is True
     assert 0.0 <= overall["der_online"] < 30.0 and 0.0 <= overall["wer"] < 40.0
-    assert overall["role_accuracy"] >= 0.85
+    assert overall["role_accuracy"] >= 0.7  # all-rep would score 0.55; see test_speech_pipeline.py
     assert any(line.startswith("data/short-hvac") for line in lines)

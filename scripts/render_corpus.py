@@ -42,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         help="neural: Kokoro + Piper (`ridealong models fetch kokoro-82m piper-joe`); espeak: fast, robotic",
     )
     parser.add_argument(
-        "--threads", type=int, default=2, help="threads per neural synthesis (run one process per core)"
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per neural synthesis; 1 (the default) gives byte-identical audio anywhere; "
+        "run one process per core (e.g. --split dev and --split test)",
     )
     args = parser.parse_args(argv)
 

@@ -48,7 +48,7 @@ def rendered(
     from scripts.corpus.schema import load_call
 
     out = tmp_path_factory.mktemp("render")
-    synth = NeuralSynthesizer(store, tts_cache)
+    synth = NeuralSynthesizer(store, tts_cache, threads=1)  # one thread: the same audio on every run
     call = load_call(REPO / "tests" / "corpus" / "fixtures" / "short-call.json")
     return {
         name: render_call(call, condition, out / name, synth, shared_data / "rooms", bank=NEURAL_BANK).wav

@@ -29,6 +29,11 @@ class NeuralVoice:
     """Phoneme language for Kokoro: ``en-us`` or ``en-gb``."""
     speed: float = 1.0
 
+    def __str__(self) -> str:
+        # The synthesis cache key. Piper runs with its sampling noise off (below) so a render is the
+        # same on every machine; the suffix keeps those lines apart from ones made with noise on.
+        return repr(self) + ("|noise=0" if self.engine == "piper" else "")
+
 
 class NeuralSynthesizer(CachedSynthesizer):
     """Both engines behind one ``synthesize``, loaded on first use."""
@@ -58,12 +63,16 @@ class NeuralSynthesizer(CachedSynthesizer):
         return np.asarray(audio, dtype=np.float32), int(rate)
 
     def _piper_say(self, text: str, voice: NeuralVoice) -> tuple[np.ndarray, int]:
+        from piper.config import SynthesisConfig
+
         if self._piper is None:
             from piper import PiperVoice
 
             model = self._store.require(get_spec("piper-joe")) / PIPER_JOE
             self._piper = PiperVoice.load(str(model), config_path=str(model) + ".json")
-        chunks = list(self._piper.synthesize(text))
+        # VITS samples noise inside the ONNX graph with no seed to set: at zero scale every run
+        # gives the same audio (Kokoro has no sampling).
+        chunks = list(self._piper.synthesize(text, SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)))
         if not chunks:
             return np.zeros(0, dtype=np.float32), RATE_HZ
         return np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32), int(chunks[0].sample_rate)

@@ -50,13 +50,13 @@ def render_call(
 ) -> RenderedCall:
     out_dir.mkdir(parents=True, exist_ok=True)
     wav = out_dir / f"{call.id}.wav"
-    key = _key(call, condition, seed, bank.name)
+    voices = assign_voices(bank, call.tenant, [(s.id, s.role, s.sex) for s in call.speakers])
+    key = _key(call, condition, seed, {speaker: str(voice) for speaker, voice in voices.items()})
     key_file = out_dir / f"{call.id}.key"
     if wav.is_file() and key_file.is_file() and key_file.read_text() == key:
         return RenderedCall(call.id, condition.name, wav, soundfile.info(wav).duration, cached=True)
 
     rng = np.random.default_rng(stable_seed(call.id, condition.name, seed))
-    voices = assign_voices(bank, call.tenant, [(s.id, s.role, s.sex) for s in call.speakers])
     audio = {u.id: synth.synthesize(u.text, voices[u.speaker]) for u in call.utterances}
     placed = lay_out(call, audio, np.random.default_rng(stable_seed(call.id, "timeline", seed)))
     tracks, duration_s = speaker_tracks(placed, audio)
@@ -101,13 +101,14 @@ def _write_wav(path: Path, audio: np.ndarray) -> None:
     tmp.replace(path)
 
 
-def _key(call: Call, condition: Condition, seed: int, bank: str) -> str:
+def _key(call: Call, condition: Condition, seed: int, voices: dict[str, str]) -> str:
+    """Everything the audio depends on: a change to any of it renders the call again."""
     material = json.dumps(
         {
             "call": call.model_dump(mode="json"),
             "condition": asdict(condition),
             "seed": seed,
-            "voices": bank,
+            "voices": voices,
             "v": RENDERER_VERSION,
         },
         sort_keys=True,

@@ -53,13 +53,15 @@ def test_vad_speech_regions_agree_with_the_reference_turns(
 
 
 def test_rendering_is_deterministic_and_cached(
-    rendered: dict[str, Path], tmp_path: Path, shared_data: Path, store: ModelStore, tts_cache: Path
+    rendered: dict[str, Path], tmp_path: Path, shared_data: Path, store: ModelStore
 ) -> None:
     call = load_call(FIXTURE)
-    synth = NeuralSynthesizer(store, tts_cache)  # same voices; rooms, noise and timing rendered anew
+    # An empty synthesis cache: the voices, rooms, noise and timing are all made anew, as on another
+    # machine (Piper's sampling noise is off for this; Kokoro has none).
+    synth = NeuralSynthesizer(store, tmp_path / "tts-cache", threads=1)
 
     def render() -> RenderedCall:
-        return render_call(call, CONDITIONS["phone"], tmp_path, synth, shared_data / "rooms", bank=NEURAL_BANK)
+        return render_call(call, CONDITIONS["phone"], tmp_path / "out", synth, shared_data / "rooms", bank=NEURAL_BANK)
 
     again = render()
     assert not again.cached

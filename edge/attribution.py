@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -94,7 +93,8 @@ class _Voice:
     talk_s: float = 0.0
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit(v: np.ndarray) -> np.ndarray:
+    """``v`` scaled to length 1 (cosine similarity of unit vectors is their dot product)."""
     norm = float(np.linalg.norm(v))
     return v / norm if norm else v
 
@@ -113,7 +113,7 @@ class SpeakerAttributor:
     ) -> None:
         self.settings = settings or AttributionSettings()
         self._embedder = embedder
-        self._voiceprint = _unit(np.asarray(voiceprint, dtype=np.float32)) if voiceprint is not None else None
+        self._voiceprint = unit(np.asarray(voiceprint, dtype=np.float32)) if voiceprint is not None else None
         self._rep = _Voice(rep_id) if voiceprint is not None else None  # the rep as heard in this room
         self._others: list[_Voice] = []
         self._history: list[str] = []  # speaker ids of recent turns, newest last
@@ -123,16 +123,13 @@ class SpeakerAttributor:
     def enrolled(self) -> bool:
         return self._voiceprint is not None
 
-    def speakers(self) -> Sequence[str]:
-        return ([self._rep.id] if self._rep else []) + [v.id for v in self._others]
-
     def attribute(self, segment: SpeechSegment) -> list[SpeakerTurn]:
         rate = segment.rate_hz
         samples = segment.samples
         if len(samples) < self.settings.min_embed_s * rate:
             return [self._turn(segment, 0, len(samples), *self._by_turn_taking(), embedded=False)]
         edges = self._window_edges(len(samples), rate)
-        windows = np.stack([_unit(self._embedder.embed(samples[a:b], rate)) for a, b in itertools.pairwise(edges)])
+        windows = np.stack([unit(self._embedder.embed(samples[a:b], rate)) for a, b in itertools.pairwise(edges)])
         voices, scores, labels = self._decode_with_new_voices(windows)
         turns = []
         for label, run in itertools.groupby(range(len(labels)), key=lambda i: labels[i]):
@@ -160,7 +157,7 @@ class SpeakerAttributor:
                 break
             seed = windows[fresh[0]]
             like_seed = [i for i in fresh if float(windows[i] @ seed) >= self.settings.new_speaker_similarity]
-            voices.insert(len(voices) - 1, _Voice("", centroid=_unit(windows[like_seed].mean(axis=0))))
+            voices.insert(len(voices) - 1, _Voice("", centroid=unit(windows[like_seed].mean(axis=0))))
             if self._speaker_count(voices) >= self.settings.max_speakers:
                 voices.pop()  # no room for yet another voice
         return voices, scores, labels
@@ -250,12 +247,12 @@ class SpeakerAttributor:
 
     def _learn(self, voice: _Voice, windows: np.ndarray, duration_s: float) -> None:
         voice.talk_s += duration_s
-        mean = _unit(windows.mean(axis=0))
+        mean = unit(windows.mean(axis=0))
         voiceprint = self._voiceprint if voice is self._rep else None
         if voiceprint is not None and float(mean @ voiceprint) < self.settings.adapt_similarity:
             return  # only turns that clearly sound like the voiceprint teach the in-room model
         current = voice.centroid if voice.centroid is not None else np.zeros_like(mean)
-        voice.centroid = _unit(current * voice.weight_s + mean * duration_s)
+        voice.centroid = unit(current * voice.weight_s + mean * duration_s)
         voice.weight_s += duration_s
 
     def _by_turn_taking(self) -> tuple[str, float]:

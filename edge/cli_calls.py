@@ -98,8 +98,7 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
     from edge.speech_models import SpeechModels
     from models.store import ModelStore
 
-    if args.rep:
-        VoiceprintBook(store).get(args.rep)  # an unknown rep fails before any model loads
+    voiceprint = VoiceprintBook(store).get(args.rep) if args.rep else None  # fails before any model loads
     models = SpeechModels(ModelStore(), args.asr)
     models.load()  # now: a missing model fails before the call starts, not at its first words
     stop = None
@@ -123,7 +122,7 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
         models,
         source,
         name,
-        rep_id=args.rep,
+        voiceprint=voiceprint,
         on_utterance=lambda u: console.print(format_utterance(u)),
         on_call_started=lambda call_id: console.print(f"call {call_id} → {args.db}\n"),
         second_pass=not args.no_second_pass,
@@ -143,9 +142,8 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
 
 def _enroll(args: argparse.Namespace, store: CallStore, console: Console) -> int:
     from edge.audio_file import read_audio
-    from edge.enrollment import VoiceprintBook, make_voiceprint
-    from edge.segmenter import SegmenterSettings
-    from edge.speech_models import EMBEDDING_MODEL, SpeechModels
+    from edge.enrollment import VoiceprintBook
+    from edge.speech_models import SpeechModels
     from models.store import ModelStore
 
     models = SpeechModels(ModelStore())
@@ -154,8 +152,7 @@ def _enroll(args: argparse.Namespace, store: CallStore, console: Console) -> int
         samples, source = clip.samples, str(args.wav)
     else:
         samples, source = _record_mic(args, console), "mic"
-    segmenter = models.segmenter(SegmenterSettings())
-    voiceprint = make_voiceprint(args.rep, samples, 16_000, segmenter, models.embedder, EMBEDDING_MODEL, source)
+    voiceprint = models.voiceprint(args.rep, samples, source)
     VoiceprintBook(store).save(voiceprint)
     console.print(
         f"enrolled {args.rep}: {voiceprint.speech_s:.1f} s of speech, consistency {voiceprint.consistency:.2f} "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.attribution import Embedder
+from edge.attribution import Embedder, unit
 from edge.call_store import CallStore, CallStoreError
 from edge.frames import AudioChunk
 from edge.segmenter import SpeechSegmenter
@@ -73,8 +73,8 @@ def make_voiceprint(
         )
     window = int(s.window_s * rate_hz)
     windows = [joined[i : i + window] for i in range(0, len(joined) - window // 2, window)]
-    vectors = np.stack([_unit(embedder.embed(w, rate_hz)) for w in windows])
-    voiceprint = _unit(vectors.mean(axis=0))
+    vectors = np.stack([unit(embedder.embed(w, rate_hz)) for w in windows])
+    voiceprint = unit(vectors.mean(axis=0))
     consistency = float((vectors @ voiceprint).mean())
     if consistency < s.min_consistency:
         raise EnrollmentError(
@@ -90,11 +90,6 @@ def make_voiceprint(
         source=source,
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(v))
-    return v / norm if norm else v
 
 
 class VoiceprintBook:

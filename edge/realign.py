@@ -20,8 +20,9 @@ from typing import Protocol
 
 import numpy as np
 
-from edge.attribution import Embedder
+from edge.attribution import Embedder, unit
 from edge.call_store import CallStore
+from edge.enrollment import Voiceprint
 from edge.frames import Role, Utterance
 from edge.transcription import TranscriptionStage
 from models.speaker import DiarizedTurn
@@ -51,7 +52,6 @@ class Realignment:
     """The second pass; ids of cut utterances get a suffix (u00012a, u00012b, ...)."""
     changed: list[tuple[Utterance, Utterance]]
     """(online, second pass) for every utterance whose speaker or role changed."""
-    speakers: dict[str, Role]
 
 
 class Realigner:
@@ -77,7 +77,7 @@ class Realigner:
     ) -> Realignment:
         turns = self._diarizer.diarize(audio)
         centroids = self._centroids(turns, audio, rate_hz)
-        print_ = _unit(voiceprint) if voiceprint is not None else None
+        print_ = unit(voiceprint) if voiceprint is not None else None
         names, roles = self._name_speakers(turns, centroids, print_, rep_id)
         second: list[Utterance] = []
         changed = []
@@ -91,7 +91,7 @@ class Realigner:
                 relabelled[0].speaker_id != utterance.speaker_id or relabelled[0].role != utterance.role
             ):
                 changed += [(utterance, r) for r in relabelled]
-        return Realignment(second, changed, roles)
+        return Realignment(second, changed)
 
     def _centroids(self, turns: list[DiarizedTurn], audio: np.ndarray, rate_hz: int) -> dict[int, np.ndarray]:
         """Each diarized speaker's voice: the mean embedding of up to ``voice_sample_s`` of their longest turns."""
@@ -105,10 +105,10 @@ class Realigner:
                 clip = audio[int(t.start_s * rate_hz) : int(t.end_s * rate_hz)]
                 for i in range(0, len(clip) - window + 1, window):
                     if budget > 0:
-                        vectors.append(_unit(self._embedder.embed(clip[i : i + window], rate_hz)))
+                        vectors.append(unit(self._embedder.embed(clip[i : i + window], rate_hz)))
                         budget -= window
             if vectors:
-                out[speaker] = _unit(np.mean(vectors, axis=0))
+                out[speaker] = unit(np.mean(vectors, axis=0))
         return out
 
     def _name_speakers(
@@ -158,7 +158,7 @@ class Realigner:
         if (online.role == Role.REP) == (second.role == Role.REP) or second.end_s - second.start_s < 0.8:
             return second
         clip = audio[int(second.start_s * rate_hz) : int(second.end_s * rate_hz)]
-        voice = _unit(self._embedder.embed(clip, rate_hz))
+        voice = unit(self._embedder.embed(clip, rate_hz))
         rep_sim = float(voice @ voiceprint)
         rep_id = next(name for name, role in roles.items() if role == Role.REP)
         disputed = self.settings.disputed_confidence
@@ -250,16 +250,17 @@ class Realigner:
         return out
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(v))
-    return v / norm if norm else v
-
-
 def realign_call(
-    store: CallStore, call_id: str, realigner: Realigner, voiceprint: np.ndarray | None = None, rep_id: str = "rep"
+    store: CallStore, call_id: str, realigner: Realigner, voiceprint: Voiceprint | None = None
 ) -> Realignment:
     """Run the second pass over a stored call and store it next to the online pass."""
     record = store.get(call_id)
-    result = realigner.realign(store.audio(call_id), record.rate_hz, store.utterances(call_id), voiceprint, rep_id)
+    result = realigner.realign(
+        store.audio(call_id),
+        record.rate_hz,
+        store.utterances(call_id),
+        voiceprint.embedding if voiceprint else None,
+        voiceprint.rep_id if voiceprint else "rep",
+    )
     store.save_second_pass(call_id, result.utterances, result.changed)
     return result

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from edge.call_runner import CallRunner, RunnerSettings
 from edge.call_store import CallStore
-from edge.enrollment import VoiceprintBook
+from edge.enrollment import Voiceprint
 from edge.frames import AudioChunk, CallEnded, Utterance
 from edge.realign import Realignment, realign_call
 from edge.speech_models import SpeechModels
@@ -35,7 +35,7 @@ def record_call(
     models: SpeechModels,
     source: AsyncIterable[AudioChunk],
     source_name: str,
-    rep_id: str | None = None,
+    voiceprint: Voiceprint | None = None,
     on_utterance: Callable[[Utterance], None] | None = None,
     on_call_started: Callable[[str], None] | None = None,
     second_pass: bool = True,
@@ -43,8 +43,9 @@ def record_call(
     settings: PipelineSettings | None = None,
     runner_settings: RunnerSettings | None = None,
 ) -> RecordedCall:
-    """``stop``, when given, is called on Ctrl-C (a live source ends cleanly and the call is stored)."""
-    voiceprint = VoiceprintBook(store).get(rep_id) if rep_id else None  # UnknownRepError before anything starts
+    """``voiceprint``: the enrolled rep on this call (see ``VoiceprintBook``), or None. ``stop``, when
+    given, is called on Ctrl-C (a live source ends cleanly and the call is stored)."""
+    rep_id = voiceprint.rep_id if voiceprint else None
     window = RollingWindow()
     if on_utterance is not None:
         callback = on_utterance
@@ -65,12 +66,6 @@ def record_call(
     call_id, end_s, count = asyncio.run(run())
     realignment = None
     if second_pass:
-        realignment = realign_call(
-            store,
-            call_id,
-            models.realigner(),
-            voiceprint.embedding if voiceprint else None,
-            voiceprint.rep_id if voiceprint else "rep",
-        )
+        realignment = realign_call(store, call_id, models.realigner(), voiceprint)
     stats = runner.pipeline.stats if runner.pipeline else PipelineStats()
     return RecordedCall(call_id, end_s, count, stats, realignment)

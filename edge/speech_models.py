@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from functools import cached_property
 
+import numpy as np
+
 from edge.attribution import SpeakerAttributor
 from edge.clock import Clock
-from edge.enrollment import Voiceprint
+from edge.enrollment import Voiceprint, make_voiceprint
 from edge.realign import Realigner, RealignSettings
 from edge.segmenter import SegmenterSettings, SpeechSegmenter
 from edge.speech_pipeline import PipelineSettings, SpeechPipeline
@@ -45,6 +47,11 @@ class SpeechModels:
 
     def realigner(self, settings: RealignSettings | None = None) -> Realigner:
         return Realigner(self.diarizer, self.embedder, TranscriptionStage(self.transcriber), settings)
+
+    def voiceprint(self, rep_id: str, samples: np.ndarray, source: str) -> Voiceprint:
+        """A rep's voiceprint from 16 kHz audio of them talking alone (EnrollmentError if unusable)."""
+        segmenter = self.segmenter(SegmenterSettings())
+        return make_voiceprint(rep_id, samples, 16_000, segmenter, self.embedder, EMBEDDING_MODEL, source)
 
     def segmenter(self, settings: SegmenterSettings, clock: Clock | None = None) -> SpeechSegmenter:
         """A new segmenter: the VAD holds per-call state, so every call gets its own."""

@@ -27,7 +27,6 @@ class PipelineSettings:
 
 @dataclass
 class PipelineStats:
-    audio_s: float = 0.0
     decode_s: float = 0.0
     latencies_s: list[float] = field(default_factory=list)
     """End of speech (the VAD's end, before padding) → utterance finalised, per live utterance."""
@@ -75,7 +74,6 @@ class SpeechPipeline:
         self._arrivals.append((chunk.end_s, chunk.t_mono_ns))
         while len(self._arrivals) > 1 and self._arrivals[0][0] < chunk.end_s - 120.0:
             self._arrivals.popleft()
-        self.stats.audio_s = chunk.end_s
         return self._utterances(self._segmenter.process(chunk), live=True)
 
     def close(self) -> None:

@@ -24,10 +24,6 @@ class WindowState:
     utterances: tuple[Utterance, ...] = ()
     ended: bool = False
 
-    @property
-    def end_s(self) -> float:
-        return max((u.end_s for u in self.utterances), default=0.0)
-
     def talk_s(self, role: str) -> float:
         return sum(u.end_s - u.start_s for u in self.utterances if u.role == role)
 

@@ -15,7 +15,6 @@ speech → utterance latency. The last line of stdout is a JSON summary.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import tempfile
@@ -32,14 +31,12 @@ from pyannote.core import Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from edge.audio_file import read_audio
-from edge.call_runner import CallRunner
 from edge.call_store import CallStore
-from edge.enrollment import Voiceprint, make_voiceprint
+from edge.enrollment import Voiceprint
 from edge.realign import realign_call
-from edge.segmenter import SegmenterSettings
+from edge.recording import record_call
 from edge.sources import WavSource, WavSourceSettings
-from edge.speech_models import EMBEDDING_MODEL, SpeechModels
-from edge.speech_pipeline import PipelineStats
+from edge.speech_models import SpeechModels
 from models.store import ModelStore
 from scripts.speech_eval.labels import read_rttm, read_stm
 from scripts.speech_eval.metrics import (
@@ -137,16 +134,13 @@ def evaluate_file(wav: Path, models: SpeechModels, totals: Totals, realtime: boo
     voiceprint = _enroll(models, enroll_path) if enroll and enroll_path.exists() else None
     with tempfile.TemporaryDirectory() as tmp:
         store = CallStore(Path(tmp) / "calls.db")
-        runner = CallRunner(store, lambda call_id: models.pipeline(call_id, voiceprint))
         source = WavSource(wav, WavSourceSettings(realtime=realtime))
         started = time.perf_counter()
-        outcome = asyncio.run(runner.run(source, str(wav), 16_000, voiceprint.rep_id if voiceprint else None))
+        outcome = record_call(store, models, source, str(wav), voiceprint, second_pass=False)
         online_wall = time.perf_counter() - started
-        stats = runner.pipeline.stats if runner.pipeline else PipelineStats()
-        latencies = stats.latencies_s
+        stats, latencies = outcome.stats, outcome.stats.latencies_s
         started = time.perf_counter()
-        rep_id = voiceprint.rep_id if voiceprint else "rep"
-        realign_call(store, outcome.call_id, models.realigner(), voiceprint.embedding if voiceprint else None, rep_id)
+        realign_call(store, outcome.call_id, models.realigner(), voiceprint)
         second_wall = time.perf_counter() - started
         online, second = store.utterances(outcome.call_id), store.utterances(outcome.call_id, "second")
         store.close()
@@ -207,9 +201,7 @@ def evaluate_file(wav: Path, models: SpeechModels, totals: Totals, realtime: boo
 
 
 def _enroll(models: SpeechModels, path: Path) -> Voiceprint:
-    clip = read_audio(path)
-    segmenter = models.segmenter(SegmenterSettings())
-    return make_voiceprint("rep", clip.samples, clip.rate_hz, segmenter, models.embedder, EMBEDDING_MODEL, str(path))
+    return models.voiceprint("rep", read_audio(path).samples, str(path))
 
 
 def summarise(t: Totals) -> dict[str, object]:

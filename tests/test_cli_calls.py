@@ -21,18 +21,8 @@ import soundfile
 from edge.audio_file import AudioFileError
 from edge.sources import WavSource, WavSourceSettings
 from models.store import default_home
+from tests.cli import ridealong
 from tests.conftest import REPO
-
-
-def ridealong(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "RIDEALONG_HOME": str(default_home()), **(env or {})},
-        timeout=timeout,
-    )
 
 
 def rows(db: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,21 +10,8 @@ from pathlib import Path
 
 from models.registry import MODELS, default_specs
 from models.store import ModelStore
+from tests.cli import ridealong
 from tests.conftest import REPO
-
-
-def ridealong(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    if home is not None:
-        env["RIDEALONG_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=600,
-    )
 
 
 def test_verify_json_lists_every_model_with_its_checksum_status() -> None:

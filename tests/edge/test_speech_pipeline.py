@@ -11,12 +11,11 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 
 from edge.audio_file import read_audio
 from edge.call_store import CallStore
-from edge.enrollment import EnrollmentError, VoiceprintBook, make_voiceprint
+from edge.enrollment import EnrollmentError, VoiceprintBook
 from edge.frames import Role
 from edge.recording import record_call
-from edge.segmenter import SegmenterSettings
 from edge.sources import WavSource
-from edge.speech_models import EMBEDDING_MODEL, SpeechModels
+from edge.speech_models import SpeechModels
 from models.store import ModelStore
 from scripts.speech_eval.labels import read_rttm, read_stm
 from scripts.speech_eval.metrics import hypothesis, role_accuracy_parts, word_errors
@@ -30,13 +29,6 @@ def speech_models(store: ModelStore) -> SpeechModels:
 def der(rttm: Path, utterances: list, end_s: float) -> float:  # type: ignore[type-arg]
     metric = DiarizationErrorRate(collar=0.25, skip_overlap=False)
     return float(metric(read_rttm(rttm), hypothesis(utterances), uem=Timeline([Segment(0, end_s)])))
-
-
-def enroll(speech_models: SpeechModels, store: CallStore, rep: str, wav: Path) -> None:
-    clip = read_audio(wav)
-    segmenter = speech_models.segmenter(SegmenterSettings())
-    voiceprint = make_voiceprint(rep, clip.samples, 16_000, segmenter, speech_models.embedder, EMBEDDING_MODEL, "t")
-    VoiceprintBook(store).save(voiceprint)
 
 
 def test_replaying_the_sample_stores_both_passes(
@@ -67,8 +59,9 @@ def test_an_enrolled_rep_is_told_apart_from_the_customers(
     wav = rendered["kitchen"]
     base = wav.with_suffix("")
     store = CallStore(tmp_path / "calls.db")
-    enroll(speech_models, store, "marcus", Path(f"{base}.enroll.wav"))
-    result = record_call(store, speech_models, WavSource(wav), str(wav), rep_id="marcus")
+    book = VoiceprintBook(store)
+    book.save(speech_models.voiceprint("marcus", read_audio(Path(f"{base}.enroll.wav")).samples, "test"))
+    result = record_call(store, speech_models, WavSource(wav), str(wav), book.get("marcus"))
     roles = json.loads(Path(f"{base}.roles.json").read_text())
     reference = read_rttm(Path(f"{base}.rttm"))
     # A 47 s call with two voices the pipeline has never heard: the cold start costs more here than
@@ -88,6 +81,5 @@ def test_enrollment_refuses_a_clip_with_too_little_speech(
     speech_models: SpeechModels, shared_data: Path, tmp_path: Path
 ) -> None:
     clip = read_audio(shared_data / "audio" / "pyannote-sample" / "sample.wav")
-    segmenter = speech_models.segmenter(SegmenterSettings())
     with pytest.raises(EnrollmentError, match="at least"):
-        make_voiceprint("x", clip.samples[: 16_000 * 9], 16_000, segmenter, speech_models.embedder, "m", "t")
+        speech_models.voiceprint("x", clip.samples[: 16_000 * 9], "test")

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.attribution import Embedder, unit
+from edge.attribution import Embedder
 from edge.call_store import CallStore, CallStoreError
 from edge.frames import AudioChunk
 from edge.segmenter import SpeechSegmenter
+from edge.voices import unit
 
 
 @dataclass(frozen=True)

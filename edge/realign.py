@@ -20,11 +20,12 @@ from typing import Protocol
 
 import numpy as np
 
-from edge.attribution import Embedder, unit
+from edge.attribution import Embedder
 from edge.call_store import CallStore
 from edge.enrollment import Voiceprint
 from edge.frames import Role, Utterance
 from edge.transcription import TranscriptionStage
+from edge.voices import unit
 from models.speaker import DiarizedTurn
 
 

@@ -14,7 +14,15 @@ from edge.segmenter import SegmenterSettings, SpeechSegmenter
 from edge.speech_pipeline import PipelineSettings, SpeechPipeline
 from edge.transcription import TranscriptionStage
 from models.asr import AsrSettings, WhisperTranscriber
-from models.loaders import DEFAULT_ASR, load_diarizer, load_speaker_embedder, load_vad, load_whisper
+from models.loaders import (
+    DEFAULT_ASR,
+    load_diarizer,
+    load_segmentation,
+    load_speaker_embedder,
+    load_vad,
+    load_whisper,
+)
+from models.segmentation import SpeakerSegmentation
 from models.speaker import DiarizationSettings, OfflineDiarizer, SpeakerEmbedder
 from models.store import ModelStore
 
@@ -31,7 +39,7 @@ class SpeechModels:
 
     def load(self) -> None:
         """Load the models every call needs, so a missing or corrupt one fails before the call starts."""
-        _ = self.transcriber, self.embedder
+        _ = self.transcriber, self.embedder, self.segmentation
 
     @cached_property
     def transcriber(self) -> WhisperTranscriber:
@@ -40,6 +48,10 @@ class SpeechModels:
     @cached_property
     def embedder(self) -> SpeakerEmbedder:
         return load_speaker_embedder(self.store)
+
+    @cached_property
+    def segmentation(self) -> SpeakerSegmentation:
+        return load_segmentation(self.store)
 
     @cached_property
     def diarizer(self) -> OfflineDiarizer:
@@ -67,6 +79,7 @@ class SpeechModels:
         settings = settings or PipelineSettings()
         attributor = SpeakerAttributor(
             self.embedder,
+            self.segmentation,
             voiceprint.embedding if voiceprint else None,
             rep_id=voiceprint.rep_id if voiceprint else "rep",
             settings=settings.attribution,

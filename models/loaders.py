@@ -11,6 +11,7 @@ from pathlib import Path
 from models.asr import AsrSettings, WhisperTranscriber
 from models.llm import LlmSettings, LocalLlm
 from models.registry import QWEN_GGUF, SMOLLM_GGUF, get_spec
+from models.segmentation import SegmentationSettings, SpeakerSegmentation
 from models.speaker import DiarizationSettings, EmbeddingSettings, OfflineDiarizer, SpeakerEmbedder
 from models.store import ModelStore
 from models.text_embedding import TextEmbedder, TextEmbeddingSettings
@@ -56,6 +57,10 @@ def load_whisper(store: ModelStore, name: str = DEFAULT_ASR, settings: AsrSettin
 
 def load_speaker_embedder(store: ModelStore, settings: EmbeddingSettings | None = None) -> SpeakerEmbedder:
     return embedder_from_dir(store.require(get_spec("campplus")), settings)
+
+
+def load_segmentation(store: ModelStore, settings: SegmentationSettings | None = None) -> SpeakerSegmentation:
+    return SpeakerSegmentation(store.require(get_spec("pyannote-segmentation-3.0")) / SEGMENTATION_FILE, settings)
 
 
 def load_diarizer(store: ModelStore, settings: DiarizationSettings | None = None) -> OfflineDiarizer:

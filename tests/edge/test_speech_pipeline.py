@@ -49,7 +49,7 @@ def test_replaying_the_sample_stores_both_passes(
     # The second pass re-cuts the online turns at the diarizer's boundaries: it must land near the
     # offline diarizer's own figure on this file (1.3 %), whatever the online pass did.
     assert second_der < 0.10
-    assert len(second) > len(online)
+    assert len(second) >= len(online)  # an utterance spanning two diarized speakers is cut, never merged
     assert {r["utterance_id"] for r in store.relabels(result.call_id)} <= {u.id for u in second}
 
 

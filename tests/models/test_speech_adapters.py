@@ -12,7 +12,14 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 
 from edge.audio_file import read_audio
 from models.errors import ModelCorruptError, ModelRuntimeError
-from models.loaders import CAMPPLUS_FILE, load_diarizer, load_speaker_embedder, load_vad, load_whisper
+from models.loaders import (
+    CAMPPLUS_FILE,
+    load_diarizer,
+    load_segmentation,
+    load_speaker_embedder,
+    load_vad,
+    load_whisper,
+)
 from models.registry import get_spec
 from models.speaker import DiarizationSettings, SpeakerEmbedder, cosine
 from models.store import ModelStore
@@ -114,6 +121,31 @@ def test_offline_diarization_matches_the_reference(
     der = metric(reference, hypothesis, uem=Timeline([Segment(0.0, clip.duration_s)]))
     print(f"offline diarization {recording}: DER {der:.1%}, {len(hypothesis.labels())} speakers")
     assert der <= max_der
+
+
+def test_segmentation_hears_who_speaks_when_in_a_window(store: ModelStore, sample: Path) -> None:
+    """On 10 s of the sample (the two women alternating) the model's frames say speech where the labels
+    do, and each woman's labelled speech is held by a different local speaker."""
+    clip = read_audio(sample / "sample.wav")
+    offset_s = 8.0
+    window = clip.samples[int(offset_s * clip.rate_hz) : int((offset_s + 10.0) * clip.rate_hz)]
+    activity = load_segmentation(store).activity(window)
+    times = offset_s + activity.frame_times_s()
+    talking = activity.probabilities > 0.5
+    reference = read_rttm(sample / "sample.rttm").crop(Segment(offset_s, offset_s + 10.0))
+    speech = reference.get_timeline().support()
+    labelled = np.array([any(seg.start <= t < seg.end for seg in speech) for t in times])
+    agreement = float(np.mean(talking.any(axis=1) == labelled))
+    print(f"segmentation: {len(times)} frames of {activity.frame_step_s * 1000:.1f} ms, speech agreement {agreement:.1%}")
+    assert len(times) == 589 and activity.probabilities.shape[1] == 3
+    assert agreement >= 0.85
+    holders = {}
+    for who in reference.labels():
+        theirs = np.array([any(seg.start <= t < seg.end for seg in reference.label_timeline(who)) for t in times])
+        holders[who] = int(np.argmax(activity.probabilities[theirs].mean(axis=0)))
+    assert len(holders) == 2 and len(set(holders.values())) == 2
+    with pytest.raises(ModelRuntimeError, match="too short"):
+        load_segmentation(store).activity(np.zeros(100, dtype=np.float32))
 
 
 def test_a_damaged_onnx_model_is_a_typed_error_naming_the_file(store: ModelStore, tmp_path: Path) -> None:

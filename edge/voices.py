@@ -1,0 +1,118 @@
+"""The voices of one call as the online attributor knows them, and the roles they play.
+
+A voice is a running mean of the unit CAM++ embeddings attributed to it. The enrolled rep has two
+references: the voiceprint (recorded elsewhere) and the rep as heard in this room, learnt only
+from turns that clearly sound like the voiceprint. Roles: the enrolled voice is the rep; the
+non-rep speaker with the most talk time is the customer (with hysteresis); anyone else is other.
+Without enrollment the speaker with the most talk time is taken for the rep (reps talk most on a
+consult), and no role is more certain than ``unenrolled_confidence_cap``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.frames import Role
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    """``v`` scaled to length 1 (cosine similarity of unit vectors is their dot product)."""
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm else v
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    adapt_similarity: float = 0.5
+    """A rep turn at least this close to the voiceprint also teaches the in-room model of the rep's voice."""
+    max_speakers: int = 4
+    """Speakers in the room, rep included; beyond this, speech goes to the nearest known voice."""
+    unenrolled_confidence_cap: float = 0.6
+    """Without a voiceprint the rep is guessed from talk time, so no role is more certain than this."""
+    role_switch_ratio: float = 1.5
+    """Another non-rep speaker becomes the customer only with this many times the current one's talk time."""
+
+
+@dataclass(eq=False)  # compared by identity: a voice is one person, whatever its numbers
+class Voice:
+    id: str
+    centroid: np.ndarray | None = None
+    """Running mean of the unit embeddings attributed to this voice; None until one was."""
+    weight_s: float = 0.0
+    talk_s: float = 0.0
+
+
+class VoiceBook:
+    def __init__(
+        self, voiceprint: np.ndarray | None = None, rep_id: str = "rep", settings: VoiceSettings | None = None
+    ) -> None:
+        self.settings = settings or VoiceSettings()
+        self.voiceprint = unit(np.asarray(voiceprint, dtype=np.float32)) if voiceprint is not None else None
+        self.rep = Voice(rep_id) if voiceprint is not None else None  # the rep as heard in this room
+        self.others: list[Voice] = []
+        self._customer_id: str | None = None
+
+    @property
+    def voices(self) -> list[Voice]:
+        return ([self.rep] if self.rep else []) + self.others
+
+    @property
+    def has_room(self) -> bool:
+        return len(self.voices) < self.settings.max_speakers
+
+    def get(self, speaker_id: str) -> Voice:
+        return next(v for v in self.voices if v.id == speaker_id)
+
+    def candidates(self) -> list[Voice]:
+        """Voices speech can be compared with: the enrolled rep, and every other voice heard long enough."""
+        return [v for v in self.voices if v is self.rep or v.centroid is not None]
+
+    def similarity(self, embedding: np.ndarray, voice: Voice) -> float:
+        references = [voice.centroid] if voice.centroid is not None else []
+        if voice is self.rep and self.voiceprint is not None:
+            references.append(self.voiceprint)
+        return max((float(embedding @ r) for r in references), default=0.0)
+
+    def new_voice(self) -> Voice:
+        voice = Voice(f"spk{len(self.others) + 1}")
+        self.others.append(voice)
+        return voice
+
+    def learn(self, voice: Voice, embedding: np.ndarray | None, embedded_s: float, talk_s: float) -> None:
+        voice.talk_s += talk_s
+        if embedding is None or embedded_s <= 0:
+            return
+        if (
+            self.voiceprint is not None
+            and voice is self.rep
+            and float(embedding @ self.voiceprint) < (self.settings.adapt_similarity)
+        ):
+            return  # only turns that clearly sound like the voiceprint teach the in-room model
+        current = voice.centroid if voice.centroid is not None else np.zeros_like(embedding)
+        voice.centroid = unit(current * voice.weight_s + embedding * embedded_s)
+        voice.weight_s += embedded_s
+
+    def role_of(self, speaker_id: str) -> tuple[Role, float]:
+        """The speaker's role and the cap on any confidence in it."""
+        if self.rep is not None:
+            if speaker_id == self.rep.id:
+                return Role.REP, 1.0
+            return (Role.CUSTOMER if self._customer() == speaker_id else Role.OTHER), 1.0
+        ranked = sorted(self.others, key=lambda v: v.talk_s, reverse=True)
+        cap = self.settings.unenrolled_confidence_cap
+        if ranked and ranked[0].id == speaker_id:
+            return Role.REP, cap
+        if len(ranked) > 1 and ranked[1].id == speaker_id:
+            return Role.CUSTOMER, cap
+        return Role.OTHER, cap
+
+    def _customer(self) -> str | None:
+        """The non-rep speaker with the most talk time; a newcomer must out-talk them clearly to take over,
+        so roles do not flip back and forth while two people have talked about as much."""
+        leader = max(self.others, key=lambda v: v.talk_s, default=None)
+        current = next((v for v in self.others if v.id == self._customer_id), None)
+        if leader is not None and (current is None or leader.talk_s > self.settings.role_switch_ratio * current.talk_s):
+            self._customer_id = leader.id
+        return self._customer_id

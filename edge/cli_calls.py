@@ -195,7 +195,8 @@ def format_utterance(u: Utterance) -> str:
         style = f"dim {style}"
     when = f"{_clock(u.start_s)}–{_clock(u.end_s)}"
     who = f"{u.role.value.upper():8} {u.speaker_id:6} {u.speaker_confidence:.2f}"
-    return f"[{style}]\\[{when}] {who}  {_escape(u.text)}[/]"
+    words = _escape(u.text) if u.text else "[italic](talking over the other speaker)[/italic]"
+    return f"[{style}]\\[{when}] {who}  {words}[/]"
 
 
 def _escape(text: str) -> str:

@@ -24,13 +24,14 @@ from edge.attribution import Embedder
 from edge.call_store import CallStore
 from edge.enrollment import Voiceprint
 from edge.frames import Role, Utterance
+from edge.merged_speakers import split_merged_speakers
 from edge.transcription import TranscriptionStage
 from edge.voices import unit
 from models.speaker import DiarizedTurn
 
 
 class Diarizer(Protocol):
-    def diarize(self, samples: np.ndarray) -> list[DiarizedTurn]: ...
+    def diarize(self, samples: np.ndarray, num_speakers: int | None = None) -> list[DiarizedTurn]: ...
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,14 @@ class RealignSettings:
     """Speaker confidence of an utterance the two passes disagreed on and the voiceprint decided."""
     split_min_s: float = 0.6
     """Shorter runs of one diarized speaker inside an utterance are not cut out (seconds)."""
+    edge_pad_s: float = 0.1
+    """Speech kept beyond the diarizer's first and last speech frame in an utterance (seconds)."""
+    min_speaker_s: float = 3.0
+    """An online speaker with less talk time (seconds) is not counted as a person for the clustering."""
+    overlap_min_s: float = 0.2
+    """Another speaker talking under an utterance at least this long (seconds) gets an overlap utterance."""
+    overlap_confidence: float = 0.5
+    """Speaker confidence of an overlap utterance: the diarizer's word, unchecked by the voice alone."""
 
 
 @dataclass(frozen=True)
@@ -76,23 +85,91 @@ class Realigner:
         voiceprint: np.ndarray | None = None,
         rep_id: str = "rep",
     ) -> Realignment:
-        turns = self._diarizer.diarize(audio)
+        turns = self._diarizer.diarize(audio, self._speaker_count(online))
+        turns = split_merged_speakers(turns, online, self.settings.min_speaker_s)
         centroids = self._centroids(turns, audio, rate_hz)
         print_ = unit(voiceprint) if voiceprint is not None else None
         names, roles = self._name_speakers(turns, centroids, print_, rep_id)
+        relabelled: dict[str, list[Utterance]] = {}
+        for utterance in online:
+            pieces = self._relabel(utterance, turns, names, roles, audio, rate_hz)
+            if print_ is not None:
+                pieces = [self._arbitrate(utterance, r, audio, rate_hz, print_, centroids, names, roles)
+                          for r in pieces]  # fmt: skip
+            relabelled[utterance.id] = pieces
+        unheard = self._unheard_names(online, relabelled, roles)
         second: list[Utterance] = []
         changed = []
         for utterance in online:
-            relabelled = self._relabel(utterance, turns, names, roles, audio, rate_hz)
-            if print_ is not None:
-                relabelled = [self._arbitrate(utterance, r, audio, rate_hz, print_, centroids, names, roles)
-                              for r in relabelled]  # fmt: skip
-            second += relabelled
-            if len(relabelled) > 1 or (
-                relabelled[0].speaker_id != utterance.speaker_id or relabelled[0].role != utterance.role
-            ):
-                changed += [(utterance, r) for r in relabelled]
+            pieces = relabelled[utterance.id]
+            if pieces == [utterance] and utterance.speaker_id in unheard:
+                name = unheard[utterance.speaker_id]
+                pieces = [replace(utterance, speaker_id=name, role=roles[name])]
+            pieces += self._overlaps(utterance, pieces, turns, names, roles)
+            second += pieces
+            if len(pieces) > 1 or (pieces[0].speaker_id != utterance.speaker_id or pieces[0].role != utterance.role):
+                changed += [(utterance, r) for r in pieces]
         return Realignment(second, changed)
+
+    def _speaker_count(self, online: list[Utterance]) -> int | None:
+        """How many people the online pass heard talk at some length: the clustering's target when it is at
+        least two (the online pass tells close voices apart that the offline clustering threshold merges)."""
+        talk: dict[str, float] = defaultdict(float)
+        for u in online:
+            talk[u.speaker_id] += u.end_s - u.start_s
+        count = sum(1 for seconds in talk.values() if seconds >= self.settings.min_speaker_s)
+        return count if count >= 2 else None
+
+    def _unheard_names(
+        self, online: list[Utterance], relabelled: dict[str, list[Utterance]], roles: dict[str, Role]
+    ) -> dict[str, str]:
+        """Online speaker id → the second pass's name for them (the one their relabelled speech mostly got),
+        so utterances the diarizer heard nothing in are named in the second pass's terms, not the online's."""
+        seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for utterance in online:
+            pieces = relabelled[utterance.id]
+            if pieces != [utterance]:
+                for piece in pieces:
+                    seconds[utterance.speaker_id][piece.speaker_id] += piece.end_s - piece.start_s
+        return {who: max(names, key=lambda n: names[n]) for who, names in seconds.items() if names}
+
+    def _overlaps(
+        self,
+        utterance: Utterance,
+        pieces: list[Utterance],
+        turns: list[DiarizedTurn],
+        names: dict[int, str],
+        roles: dict[str, Role],
+    ) -> list[Utterance]:
+        """Speech of another diarized speaker under this utterance (a backchannel, an interruption that did
+        not take the floor): an utterance of its own in the speaker timeline. Its words are not known (the
+        audio is two people at once), so its text is empty and its ASR confidence 0."""
+        out: list[Utterance] = []
+        for turn in turns:
+            name = names[turn.speaker]
+            start, end = max(turn.start_s, utterance.start_s), min(turn.end_s, utterance.end_s)
+            if end - start < self.settings.overlap_min_s:
+                continue
+            free = [(start, end)]
+            for piece in pieces:
+                if piece.speaker_id == name:  # where they hold the floor they are already in the timeline
+                    free = [part for a, b in free for part in ((a, min(b, piece.start_s)), (max(a, piece.end_s), b))]
+            for a, b in free:
+                if b - a >= self.settings.overlap_min_s:
+                    out.append(
+                        replace(
+                            utterance,
+                            id=f"{utterance.id}o{len(out) + 1}",
+                            speaker_id=name,
+                            role=roles[name],
+                            start_s=round(a, 3),
+                            end_s=round(b, 3),
+                            text="",
+                            asr_confidence=0.0,
+                            speaker_confidence=self.settings.overlap_confidence,
+                        )
+                    )
+        return out
 
     def _centroids(self, turns: list[DiarizedTurn], audio: np.ndarray, rate_hz: int) -> dict[int, np.ndarray]:
         """Each diarized speaker's voice: the mean embedding of up to ``voice_sample_s`` of their longest turns."""
@@ -187,9 +264,18 @@ class Realigner:
         if not runs:
             return [utterance]  # the diarizer heard no speech here: the online label stands
         if len(runs) == 1:
-            (_, _, speaker, share) = runs[0]
+            (start, end, speaker, share) = runs[0]
             name = names[speaker]
-            return [replace(utterance, speaker_id=name, role=roles[name], speaker_confidence=round(share, 3))]
+            return [
+                replace(
+                    utterance,
+                    speaker_id=name,
+                    role=roles[name],
+                    start_s=round(start, 3),
+                    end_s=round(end, 3),
+                    speaker_confidence=round(share, 3),
+                )
+            ]
         pieces = []
         for n, (start, end, speaker, share) in enumerate(runs):
             words = self._transcription.process(audio[int(start * rate_hz) : int(end * rate_hz)], rate_hz)
@@ -234,21 +320,36 @@ class Realigner:
         for speaker, group in itertools.groupby(range(len(owner)), key=lambda i: int(owner[i])):
             idx = list(group)
             runs.append([float(frames[idx[0]]), float(frames[idx[-1]] + step), float(speaker)])
-        merged: list[list[float]] = []
-        for run in runs:
-            if merged and (run[1] - run[0] < self.settings.split_min_s or merged[-1][2] == run[2]):
-                merged[-1][1] = run[1]
-            else:
-                merged.append(run)
-        if len(merged) > 1 and merged[0][1] - merged[0][0] < self.settings.split_min_s:
-            merged[1][0] = merged[0][0]
-            merged.pop(0)
-        merged[0][0], merged[-1][1] = utterance.start_s, utterance.end_s
+        merged = self._absorb_slivers(runs)
+        # The online utterance carries the VAD's padding; the diarizer's frames say where speech starts and ends.
+        merged[0][0] = max(utterance.start_s, min(t.start_s for t in inside) - self.settings.edge_pad_s)
+        merged[-1][1] = min(utterance.end_s, max(t.end_s for t in inside) + self.settings.edge_pad_s)
         out = []
         for start, end, who in merged:
             covered = sum(max(0.0, min(t.end_s, end) - max(t.start_s, start)) for t in inside if t.speaker == int(who))
             out.append((start, end, int(who), min(1.0, covered / max(end - start, 1e-3))))
         return out
+
+    def _absorb_slivers(self, runs: list[list[float]]) -> list[list[float]]:
+        """Runs ([start, end, speaker]) shorter than ``split_min_s`` go to their longer neighbour, shortest
+        first, so a sliver never decides the label of the speech around it."""
+        runs = [list(r) for r in runs]
+        while len(runs) > 1:
+            i = min(range(len(runs)), key=lambda j: runs[j][1] - runs[j][0])
+            if runs[i][1] - runs[i][0] >= self.settings.split_min_s:
+                break
+            neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(runs)]
+            j = max(neighbours, key=lambda n: runs[n][1] - runs[n][0])
+            runs[j][0], runs[j][1] = min(runs[i][0], runs[j][0]), max(runs[i][1], runs[j][1])
+            runs.pop(i)
+            joined: list[list[float]] = []
+            for run in runs:  # neighbours of one speaker become one run
+                if joined and joined[-1][2] == run[2]:
+                    joined[-1][1] = run[1]
+                else:
+                    joined.append(run)
+            runs = joined
+        return runs
 
 
 def realign_call(

@@ -82,25 +82,39 @@ class OfflineDiarizer:
         self.settings = settings or DiarizationSettings()
         sherpa = require("sherpa_onnx", "speech")
         s = self.settings
-        config = sherpa.OfflineSpeakerDiarizationConfig(
+        self._sherpa: Any = sherpa
+        self._models = (segmentation_model, embedding_model)
+        config = self._config(s.num_speakers)
+        if not config.validate():
+            raise ModelRuntimeError("diarization", "sherpa-onnx rejected the diarization config")
+        with loading(segmentation_model):
+            self._diarizer: Any = sherpa.OfflineSpeakerDiarization(config)
+        self._num_speakers = s.num_speakers
+
+    def _config(self, num_speakers: int) -> Any:
+        sherpa, s = self._sherpa, self.settings
+        segmentation_model, embedding_model = self._models
+        return sherpa.OfflineSpeakerDiarizationConfig(
             segmentation=sherpa.OfflineSpeakerSegmentationModelConfig(
                 pyannote=sherpa.OfflineSpeakerSegmentationPyannoteModelConfig(model=str(segmentation_model)),
                 num_threads=s.num_threads,
             ),
             embedding=sherpa.SpeakerEmbeddingExtractorConfig(model=str(embedding_model), num_threads=s.num_threads),
-            clustering=sherpa.FastClusteringConfig(num_clusters=s.num_speakers, threshold=s.cluster_threshold),
+            clustering=sherpa.FastClusteringConfig(num_clusters=num_speakers, threshold=s.cluster_threshold),
             min_duration_on=s.min_duration_on_s,
             min_duration_off=s.min_duration_off_s,
         )
-        if not config.validate():
-            raise ModelRuntimeError("diarization", "sherpa-onnx rejected the diarization config")
-        with loading(segmentation_model):
-            self._diarizer: Any = sherpa.OfflineSpeakerDiarization(config)
 
     @property
     def sample_rate_hz(self) -> int:
         return int(self._diarizer.sample_rate)
 
-    def diarize(self, samples: np.ndarray) -> list[DiarizedTurn]:
+    def diarize(self, samples: np.ndarray, num_speakers: int | None = None) -> list[DiarizedTurn]:
+        """``num_speakers``: how many people spoke, when known (e.g. from the online pass); None clusters by
+        ``cluster_threshold`` (or the settings' count)."""
+        wanted = num_speakers if num_speakers is not None else self.settings.num_speakers
+        if wanted != self._num_speakers:  # sherpa re-reads only the clustering part of a new config
+            self._diarizer.set_config(self._config(wanted))
+            self._num_speakers = wanted
         result = self._diarizer.process(np.ascontiguousarray(samples, dtype=np.float32))
         return [DiarizedTurn(float(t.start), float(t.end), int(t.speaker)) for t in result.sort_by_start_time()]

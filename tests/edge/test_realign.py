@@ -16,8 +16,10 @@ RATE = 16_000
 class ScriptedDiarizer:
     def __init__(self, turns: list[DiarizedTurn]) -> None:
         self.turns = turns
+        self.asked_for: list[int | None] = []
 
-    def diarize(self, samples: np.ndarray) -> list[DiarizedTurn]:
+    def diarize(self, samples: np.ndarray, num_speakers: int | None = None) -> list[DiarizedTurn]:
+        self.asked_for.append(num_speakers)
         return self.turns
 
 
@@ -60,17 +62,56 @@ def test_an_utterance_spanning_two_speakers_is_cut_and_transcribed_again() -> No
     turns = [DiarizedTurn(0.0, 3.0, 1), DiarizedTurn(2.8, 7.0, 2)]
     online = [utt("u1", 0.0, 7.0, "rep", Role.REP)]
     result = realigner(turns).realign(audio(turns, 7.0), RATE, online, voiceprint=np.eye(4)[1])
-    pieces = result.utterances
+    *pieces, overlap = result.utterances
     assert [u.id for u in pieces] == ["u1a", "u1b"]
+    assert (overlap.id, overlap.role, overlap.start_s, overlap.end_s) == ("u1o1", Role.REP, 2.8, 3.0)  # cross-talk
     assert [u.role for u in pieces] == [Role.REP, Role.CUSTOMER]
     assert pieces[0].end_s == pieces[1].start_s == 2.8  # the interrupter holds the floor from their start
     assert pieces[1].text == "words for 4.2 seconds"
 
 
 def test_slivers_are_not_cut_out_and_unheard_utterances_keep_their_label() -> None:
-    turns = [DiarizedTurn(0.0, 5.0, 1), DiarizedTurn(5.0, 5.3, 2), DiarizedTurn(5.3, 8.0, 1)]
+    turns = [DiarizedTurn(0.0, 5.0, 1), DiarizedTurn(5.0, 5.15, 2), DiarizedTurn(5.15, 8.0, 1)]
     online = [utt("u1", 0.0, 8.0, "rep", Role.REP), utt("u2", 9.0, 10.0, "spk1", Role.CUSTOMER)]
     result = realigner(turns).realign(audio(turns, 10.0), RATE, online, voiceprint=np.eye(4)[1])
     assert [u.id for u in result.utterances] == ["u1", "u2"]
     assert result.utterances[1] == online[1]
     assert result.changed == []
+
+
+def test_a_sliver_never_decides_the_label_of_the_speech_around_it() -> None:
+    """0.05 s of the customer, 0.5 s of the rep, 0.2 s of the customer: too short to cut, so all of it is
+    the rep's (the longest), not the customer's because their sliver came first."""
+    turns = [DiarizedTurn(0.0, 10.05, 2), DiarizedTurn(10.05, 10.55, 1), DiarizedTurn(10.55, 20.0, 2)]
+    turns.append(DiarizedTurn(20.0, 25.0, 1))  # the rep at length later, so their voice is known
+    online = [utt("u1", 10.0, 10.75, "spk1", Role.CUSTOMER)]
+    result = realigner(turns).realign(audio(turns, 25.0), RATE, online, voiceprint=np.eye(4)[1])
+    assert [(u.id, u.role) for u in result.utterances if u.text] == [("u1", Role.REP)]
+
+
+def test_speech_under_another_speakers_utterance_becomes_an_overlap_utterance_without_words() -> None:
+    turns = [DiarizedTurn(0.0, 8.0, 1), DiarizedTurn(3.0, 3.6, 2)]  # "mm-hm" under the rep's turn
+    online = [utt("u1", 0.0, 8.0, "rep", Role.REP)]
+    result = realigner(turns).realign(audio(turns, 8.0), RATE, online, voiceprint=np.eye(4)[1])
+    floor, overlap = result.utterances
+    assert (floor.id, floor.role, floor.start_s, floor.end_s) == ("u1", Role.REP, 0.0, 8.0)
+    assert (overlap.id, overlap.role, overlap.start_s, overlap.end_s) == ("u1o1", Role.CUSTOMER, 3.0, 3.6)
+    assert overlap.text == "" and overlap.asr_confidence == 0.0
+    assert (online[0], overlap) in result.changed
+
+
+def test_the_clustering_is_told_how_many_spoke_and_a_merge_of_two_online_voices_is_undone() -> None:
+    """The diarizer put everyone in one cluster; the online pass heard two voices at length: the second
+    pass keeps them apart instead of collapsing the call onto one speaker."""
+    turns = [DiarizedTurn(0.0, 20.0, 1)]
+    online = [
+        utt("u1", 0.0, 6.0, "spk1", Role.REP),
+        utt("u2", 6.0, 11.0, "spk2", Role.CUSTOMER),
+        utt("u3", 11.0, 20.0, "spk1", Role.REP),
+    ]
+    diarizer = ScriptedDiarizer(turns)
+    r = Realigner(diarizer, LevelEmbedder(), TranscriptionStage(LengthTranscriber()))
+    result = r.realign(audio(turns, 20.0), RATE, online)
+    assert diarizer.asked_for == [2]
+    assert [u.speaker_id for u in result.utterances] == ["rep", "spk1", "rep"]
+    assert [u.role for u in result.utterances] == [Role.REP, Role.CUSTOMER, Role.REP]

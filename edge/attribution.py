@@ -31,6 +31,7 @@ import numpy as np
 
 from edge.frames import Role, SpeechSegment
 from edge.recent_audio import RecentAudio
+from edge.speaker_runs import speaker_runs
 from edge.voices import Voice, VoiceBook, VoiceSettings, unit
 from models.segmentation import SpeakerActivity
 
@@ -56,16 +57,19 @@ class AttributionSettings:
     """Shorter runs of one speaker inside a segment join a neighbouring run (ASR gets nothing from them)."""
     min_embed_s: float = 0.5
     """Less solo speech than this (seconds) is not embedded."""
-    embed_target_s: float = 1.5
-    """A local speaker with less solo speech in the segment is topped up from earlier in the window."""
     min_link_s: float = 0.3
     """Continuity counts only for a local speaker heard at least this long before the segment (seconds)."""
     link_weight: float = 0.5
     """Score of full continuity with a voice, in cosine-similarity units."""
+    link_prior_s: float = 2.0
+    """Continuity counts as the share of (time heard before + this) shared with a voice: a little shared
+    speech is weak evidence (the model can merge two voices in one window)."""
     new_speaker_similarity: float = 0.35
     """Score of the "new speaker" option: a voice less like every known one than this opens one."""
     split_penalty: float = 0.3
     """Cost of giving one voice to two local speakers of a window, in cosine-similarity units."""
+    change_penalty: float = 0.3
+    """Cost of giving a segment cut at a speaker change to the speaker it changed from (cosine units)."""
     confidence_slope: float = 12.0
     """Logistic slope turning a score margin into a confidence."""
     short_piece_confidence: float = 0.3
@@ -95,6 +99,8 @@ class _Local:
     embedded_s: float
     link_s: dict[str, float]
     heard_before_s: float
+    not_voice: str | None = None
+    """A voice this local speaker is known not to be (the one the speaker changed from)."""
 
 
 def _sigmoid(x: float) -> float:
@@ -129,17 +135,40 @@ class SpeakerAttributor:
             self._audio = RecentAudio(rate, s.window_s + 2 * s.min_context_s + 8.0)
         self._audio.add(segment)
         start = max(0.0, min(segment.start_s - s.min_context_s, segment.end_s - s.window_s))
-        window, window_start_s = self._audio.window(start, segment.end_s)
+        ahead_s = len(segment.lookahead) / rate if segment.lookahead is not None else 0.0
+        window, window_start_s = self._audio.window(start, segment.end_s + ahead_s)
         if len(segment.samples) < 0.05 * rate or len(window) < rate:
             return [self._by_turn_taking(segment)]
         activity = self._model.activity(window)
         times = window_start_s + activity.frame_times_s()
         active = activity.probabilities > s.activity_threshold
         runs = self._runs(activity.probabilities, times, segment)
-        locals_ = {
-            k: self._local(k, window, window_start_s, times, active, segment, runs) for k in {r[2] for r in runs}
+        present = sorted({r[2] for r in runs})
+        locals_ = {k: self._local(k, window, window_start_s, times, active, segment, runs) for k in present}
+        # Local speakers heard earlier in the window but not in this segment: the model says they are other
+        # people than the ones in it, and continuity says who they are, so their voices are taken.
+        context = {
+            k: local
+            for k in range(active.shape[1])
+            if k not in locals_
+            and (local := self._local(k, window, window_start_s, times, active, segment, runs, embed=False)).link_s
         }
-        assignment, confidence = self._assign(locals_)
+        if ahead_s > 0:
+            # Who talks in the audio heard after the segment: people other than those in it, to the model.
+            ahead = speaker_runs(
+                activity.probabilities, times, segment.end_s, segment.end_s + ahead_s, s.activity_threshold, 0.0
+            )
+            for k in {r[2] for r in ahead} - set(locals_):
+                local = self._local(k, window, window_start_s, times, active, segment, runs)
+                local.talk_s = sum(end - begin for begin, end, kk in ahead if kk == k)
+                context[k] = local
+        if segment.starts_at_change and self._history and runs:
+            # The segmenter cut here because the speaker changed: whoever spoke last is not who speaks first.
+            # (The window's model may still have merged the two, so their continuity does not count.)
+            first = locals_[runs[0][2]]
+            first.link_s.pop(self._history[-1], None)
+            first.not_voice = self._history[-1]
+        assignment, confidence = self._assign(locals_, context)
         for k, local in locals_.items():
             voice = assignment[k]
             if voice is not None:
@@ -156,35 +185,11 @@ class SpeakerAttributor:
     # -- the segment in its window -------------------------------------------------------------------
     def _runs(self, probs: np.ndarray, times: np.ndarray, segment: SpeechSegment) -> list[tuple[int, int, int]]:
         """The segment cut into runs of one local speaker: (first sample, end sample, local speaker)."""
-        rate = segment.rate_hz
-        inside = (times >= segment.start_s) & (times < segment.end_s)
+        s, rate = self.settings, segment.rate_hz
+        runs = speaker_runs(probs, times, segment.start_s, segment.end_s, s.activity_threshold, s.min_turn_s)
         n = len(segment.samples)
-        if not inside.any():
-            return [(0, n, int(np.argmax(probs.mean(axis=0))))]
-        p, t = probs[inside], times[inside]
-        owner = np.where(p.max(axis=1) > self.settings.activity_threshold, p.argmax(axis=1), -1)
-        if (owner < 0).all():
-            owner[:] = int(np.argmax(p.mean(axis=0)))
-        # Pauses belong to whoever spoke before them (at the very start, to whoever speaks first).
-        index = np.maximum.accumulate(np.where(owner >= 0, np.arange(len(owner)), -1))
-        first = int(np.flatnonzero(owner >= 0)[0])
-        owner = np.where(index >= 0, owner[np.maximum(index, 0)], owner[first])
-        runs: list[list[float]] = []
-        for k, group in itertools.groupby(range(len(owner)), key=lambda i: int(owner[i])):
-            idx = list(group)
-            runs.append([float(t[idx[0]]), float(t[idx[-1]]), float(k)])
-        merged: list[list[float]] = []
-        for run in runs:
-            short = run[1] - run[0] < self.settings.min_turn_s
-            if merged and (short or merged[-1][2] == run[2]):
-                merged[-1][1] = run[1]
-            elif merged and merged[-1][1] - merged[-1][0] < self.settings.min_turn_s:
-                run[0] = merged[-1][0]  # a short first run joins the run after it
-                merged[-1] = run
-            else:
-                merged.append(run)
-        cuts = [0] + [round(((a[1] + b[0]) / 2 - segment.start_s) * rate) for a, b in itertools.pairwise(merged)] + [n]
-        return [(cuts[i], cuts[i + 1], int(run[2])) for i, run in enumerate(merged) if cuts[i + 1] > cuts[i]]
+        cuts = [0] + [min(round((end - segment.start_s) * rate), n) for _, end, _ in runs[:-1]] + [n]
+        return [(cuts[i], cuts[i + 1], k) for i, (_, _, k) in enumerate(runs) if cuts[i + 1] > cuts[i]]
 
     def _local(
         self,
@@ -195,6 +200,7 @@ class SpeakerAttributor:
         active: np.ndarray,
         segment: SpeechSegment,
         runs: list[tuple[int, int, int]],
+        embed: bool = True,
     ) -> _Local:
         s = self.settings
         rate = segment.rate_hz
@@ -210,14 +216,13 @@ class SpeakerAttributor:
         if heard_before < s.min_link_s:
             link = {}
         solo = active[:, k] & (active.sum(axis=1) == 1)
-        own = solo & ~before
+        inside = ~before & (times < segment.end_s)
+        own = solo & (inside if inside[active[:, k]].any() else ~before)  # a local only heard ahead: its lookahead
+        # Only the segment's own audio is embedded: the model may have merged two people in the rest of the
+        # window, and their voice would leak into this one.
         chosen = list(np.flatnonzero(own))
-        if len(chosen) * step < s.embed_target_s:  # top up from the most recent solo speech before
-            earlier = np.flatnonzero(solo & before)[::-1]
-            need = int((s.embed_target_s - len(chosen) * step) / step)
-            chosen = sorted(chosen + list(earlier[:need]))
         embedding, embedded_s = None, len(chosen) * step
-        if embedded_s >= s.min_embed_s:
+        if embed and embedded_s >= s.min_embed_s:
             mask = np.zeros(len(window), dtype=bool)
             half = int(step * rate / 2) + 1
             for i in chosen:
@@ -228,35 +233,48 @@ class SpeakerAttributor:
         return _Local(talk, embedding, embedded_s, link, heard_before)
 
     # -- who is who ----------------------------------------------------------------------------------
-    def _assign(self, locals_: dict[int, _Local]) -> tuple[dict[int, Voice | None], dict[int, float]]:
-        """Each local speaker's voice (None: nothing to go on) and the confidence in it."""
+    def _assign(
+        self, locals_: dict[int, _Local], context: dict[int, _Local]
+    ) -> tuple[dict[int, Voice | None], dict[int, float]]:
+        """Each local speaker's voice (None: nothing to go on) and the confidence in it. ``context``: local
+        speakers of the window not in the segment, assigned alongside so no one in the segment takes their
+        voice without paying ``split_penalty``."""
         s = self.settings
         candidates: list[Voice] = self.voices.candidates()
-        for local in locals_.values():
+        for local in [*locals_.values(), *context.values()]:
             candidates += [self.voices.get(v) for v in local.link_s if all(c.id != v for c in candidates)]
         # Speech with no voice to compare and no continuity: turn-taking decides (see attribute).
         keys = [k for k, local in locals_.items() if local.embedding is not None or local.link_s]
-        scores = {k: self._scores(locals_[k], candidates) for k in keys}
-        talk = sum(max(locals_[k].talk_s, 0.1) for k in keys)
+        everyone = {**locals_, **context}
+        keys += list(context)
+        scores = {k: self._scores(everyone[k], candidates) for k in keys}
+        talk = sum(max(everyone[k].talk_s, 0.1) for k in keys)
         new_option = len(candidates)  # the last column of every score row
-        best: tuple[float, tuple[int, ...]] | None = None
+        weight = {k: max(everyone[k].talk_s, 0.1) / talk for k in keys}
+        totals: dict[tuple[int, ...], float] = {}
         for combo in itertools.product(range(len(candidates) + 1), repeat=len(keys)):
             fresh = combo.count(new_option)
             if fresh and len(self.voices.voices) + fresh > s.voices.max_speakers:
                 continue
-            total = sum(max(locals_[k].talk_s, 0.1) / talk * scores[k][c] for k, c in zip(keys, combo, strict=True))
             known = [c for c in combo if c != new_option]
-            total -= s.split_penalty * (len(known) - len(set(known)))
-            if best is None or total > best[0]:
-                best = (total, combo)
+            totals[combo] = sum(weight[k] * scores[k][c] for k, c in zip(keys, combo, strict=True)) - (
+                s.split_penalty * (len(known) - len(set(known)))
+            )
         assignment: dict[int, Voice | None] = dict.fromkeys(locals_)
         confidence: dict[int, float] = {}
-        combo = best[1] if best else tuple(new_option for _ in keys)
-        for k, picked in zip(keys, combo, strict=True):
-            row = scores[k]
-            margin = row[picked] - max((v for i, v in enumerate(row) if i != picked), default=0.0)
+        if not totals:
+            return assignment, confidence
+        combo = max(totals, key=lambda c: totals[c])
+        for i, (k, picked) in enumerate(zip(keys, combo, strict=True)):
+            if k in context:
+                continue
+            # The margin: how much worse the best assignment giving this speaker any other voice is, in
+            # this speaker's own score units.
+            others = [t for c, t in totals.items() if c[i] != picked]
+            margin = (totals[combo] - max(others)) / weight[k] if others else 1.0
             choice = candidates[picked] if picked != new_option else None
-            assignment[k] = choice if choice is not None else self.voices.new_voice()
+            taken = tuple(v for v in assignment.values() if v is not None)
+            assignment[k] = choice if choice is not None else self.voices.new_voice(taken)
             confidence[k] = _sigmoid(s.confidence_slope * margin)
         return assignment, confidence
 
@@ -266,7 +284,9 @@ class SpeakerAttributor:
         for voice in candidates:
             score = self.voices.similarity(local.embedding, voice) if local.embedding is not None else 0.0
             if local.link_s:
-                score += s.link_weight * local.link_s.get(voice.id, 0.0) / local.heard_before_s
+                score += s.link_weight * local.link_s.get(voice.id, 0.0) / (local.heard_before_s + s.link_prior_s)
+            if voice.id == local.not_voice:
+                score -= s.change_penalty
             row.append(score)
         has_voice_evidence = local.embedding is not None
         row.append(s.new_speaker_similarity if has_voice_evidence or not candidates else -1.0)

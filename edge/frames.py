@@ -46,6 +46,11 @@ class SpeechSegment:
     end_s: float
     t_mono_ns: int
     """When the VAD closed the segment."""
+    starts_at_change: bool = False
+    """The segment was cut from the speech before it because the speaker changed there."""
+    lookahead: np.ndarray | None = None
+    """Audio already heard right after the segment (a piece cut while speech went on): context for telling
+    who is who, not part of the segment."""
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,19 @@ class RecentAudio:
     def add(self, segment: SpeechSegment) -> None:
         if segment.rate_hz != self.rate_hz:
             raise ValueError(f"expected {self.rate_hz} Hz audio, got {segment.rate_hz} Hz")
-        first = round(segment.start_s * self.rate_hz)
-        end = max(first + len(segment.samples), self._start + len(self._samples))
+        self.add_samples(segment.start_s, segment.samples)
+        if segment.lookahead is not None and len(segment.lookahead):
+            self.add_samples(segment.end_s, segment.lookahead)
+
+    def add_samples(self, start_s: float, samples: np.ndarray) -> None:
+        first = round(start_s * self.rate_hz)
+        end = max(first + len(samples), self._start + len(self._samples))
         if end - self._start > len(self._samples):
             grown = np.zeros(end - self._start, dtype=np.float32)
             grown[: len(self._samples)] = self._samples
             self._samples = grown
         at = first - self._start
-        piece = segment.samples[max(0, -at) :]
+        piece = samples[max(0, -at) :]
         self._samples[max(at, 0) : max(at, 0) + len(piece)] = piece
         excess = len(self._samples) - self._keep
         if excess > 0:

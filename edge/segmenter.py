@@ -3,6 +3,11 @@
 The VAD's own segments start where speech became likely and clip soft word onsets ("hi", "okay"),
 so each segment is re-cut from a short history of the audio with a little padding either side.
 The trailing pad costs no latency: the VAD has already waited ``min_silence_s`` past the end.
+
+Speech that goes on is not held until the VAD closes it: a piece of it is let out at a speaker
+change (when a change detector is given) or, past ``max_piece_s``, at its quietest moment, so a
+turn is final soon after it ends and a long monologue streams in pieces Whisper decodes quickly.
+The VAD's segment, when it closes, starts where the last piece ended.
 """
 
 from __future__ import annotations
@@ -19,8 +24,13 @@ from models.vad import VadSegment, VadSettings
 
 class Vad(Protocol):
     def accept(self, samples: np.ndarray) -> list[VadSegment]: ...
+    def is_speech(self) -> bool: ...
     def flush(self) -> list[VadSegment]: ...
     def reset(self) -> None: ...
+
+
+class ChangeDetector(Protocol):
+    def changes(self, audio: np.ndarray, rate: int, audio_start_s: float, since_s: float) -> list[float]: ...
 
 
 @dataclass(frozen=True)
@@ -32,12 +42,33 @@ class SegmenterSettings:
     """Audio kept after the VAD's end (seconds); at most ``vad.min_silence_s`` to cost no latency."""
     history_s: float = 40.0
     """How much recent audio is kept to re-cut segments from (longer than the longest segment)."""
+    max_piece_s: float = 6.0
+    """Open speech is let out in pieces of at most this long (seconds), cut at the quietest 20 ms."""
+    quiet_search_s: float = 1.5
+    """How far back from ``max_piece_s`` the quietest moment is looked for (seconds)."""
+    check_every_s: float = 0.3
+    """How often open speech is checked for a speaker change (seconds of audio)."""
+    change_window_s: float = 4.0
+    """Audio the change detector sees (seconds, ending now)."""
+    open_lookback_s: float = 0.6
+    """Audio before the moment the VAD declares speech that belongs to the open piece (its detection delay
+    plus ``pad_before_s``)."""
 
 
 class SpeechSegmenter:
-    def __init__(self, vad: Vad, settings: SegmenterSettings | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        vad: Vad,
+        settings: SegmenterSettings | None = None,
+        clock: Clock | None = None,
+        changes: ChangeDetector | None = None,
+    ) -> None:
         self.settings = settings or SegmenterSettings()
         self._vad = vad
+        self._changes = changes
+        self._open_start: int | None = None  # absolute start of the open piece while the VAD is in speech
+        self._after_change = False  # the last cut was at a speaker change: the next piece starts with one
+        self._last_check = 0
         self._clock = clock or MonotonicClock()
         self._rate = self.settings.vad.sample_rate_hz
         self._history = np.zeros(0, dtype=np.float32)
@@ -49,12 +80,22 @@ class SpeechSegmenter:
         if chunk.rate_hz != self._rate:
             raise ValueError(f"segmenter expects {self._rate} Hz audio, got {chunk.rate_hz} Hz")
         self._remember(chunk.samples)
-        return self._emit(self._vad.accept(chunk.samples))
+        closed = self._emit(self._vad.accept(chunk.samples))
+        if closed or not self._vad.is_speech():
+            self._open_start = None
+        if not self._vad.is_speech():
+            return closed
+        if self._open_start is None:
+            lookback = int(self.settings.open_lookback_s * self._rate)
+            self._open_start = max(self._fed - lookback, self._last_end, self._history_start)
+            self._last_check = self._fed
+        return closed + self._open_piece()
 
     def flush(self) -> list[SpeechSegment]:
         return self._emit(self._vad.flush())
 
     def close(self) -> None:
+        self._open_start = None
         self._vad.reset()
         self._history = np.zeros(0, dtype=np.float32)
 
@@ -65,6 +106,40 @@ class SpeechSegmenter:
         if excess > 0:
             self._history = self._history[excess:]
             self._history_start += excess
+
+    def _open_piece(self) -> list[SpeechSegment]:
+        """Pieces of the open speech, when speaker changes or its length say it is time."""
+        s, rate = self.settings, self._rate
+        start = max(self._open_start or 0, self._last_end)
+        cuts: list[int] = []
+        if self._changes is not None and self._fed - self._last_check >= s.check_every_s * rate:
+            self._last_check = self._fed
+            window_start = max(self._fed - int(s.change_window_s * rate), self._history_start)
+            audio = self._history[window_start - self._history_start :]
+            cuts = [round(t * rate) for t in self._changes.changes(audio, rate, window_start / rate, start / rate)]
+        at_change = bool(cuts)
+        if not cuts and self._fed - start >= s.max_piece_s * rate:
+            cuts = [self._quietest(max(start, self._fed - int(s.quiet_search_s * rate)), self._fed)]
+        pieces = []
+        for cut in cuts:
+            if cut <= start:
+                continue
+            samples = self._history[start - self._history_start : cut - self._history_start].copy()
+            heard_since = self._history[cut - self._history_start :].copy()
+            now = self._clock.now_ns()
+            pieces.append(SpeechSegment(samples, rate, start / rate, cut / rate, now, self._after_change, heard_since))
+            self._after_change = at_change
+            start = self._last_end = cut
+        return pieces
+
+    def _quietest(self, lo: int, hi: int) -> int:
+        frame = self._rate // 50  # 20 ms
+        region = self._history[lo - self._history_start : hi - self._history_start]
+        n = len(region) // frame
+        if n == 0:
+            return hi
+        energy = (region[: n * frame].reshape(n, frame) ** 2).mean(axis=1)
+        return lo + int(np.argmin(energy)) * frame + frame // 2
 
     def _emit(self, segments: list[VadSegment]) -> list[SpeechSegment]:
         padded = [self._padded(s) for s in segments]
@@ -81,11 +156,14 @@ class SpeechSegmenter:
             samples = self._history[padded_start - self._history_start : padded_end - self._history_start]
         else:  # the previous trailing pad swallowed this whole (tiny) segment
             samples = np.zeros(0, dtype=np.float32)
-        self._last_end = padded_end
+        # The closed segment continues the last piece (no pause between) only when it starts where that ended.
+        starts_at_change = self._after_change and padded_start == self._last_end
+        self._last_end, self._after_change = padded_end, False
         return SpeechSegment(
             samples=samples.copy(),
             rate_hz=self._rate,
             start_s=padded_start / self._rate,
             end_s=padded_end / self._rate,
             t_mono_ns=self._clock.now_ns(),
+            starts_at_change=starts_at_change,
         )

@@ -7,6 +7,7 @@ from functools import cached_property
 import numpy as np
 
 from edge.attribution import SpeakerAttributor
+from edge.change_detector import ChangeSettings, SpeakerChangeDetector
 from edge.clock import Clock
 from edge.enrollment import Voiceprint, make_voiceprint
 from edge.realign import Realigner, RealignSettings
@@ -65,9 +66,13 @@ class SpeechModels:
         segmenter = self.segmenter(SegmenterSettings())
         return make_voiceprint(rep_id, samples, 16_000, segmenter, self.embedder, EMBEDDING_MODEL, source)
 
-    def segmenter(self, settings: SegmenterSettings, clock: Clock | None = None) -> SpeechSegmenter:
-        """A new segmenter: the VAD holds per-call state, so every call gets its own."""
-        return SpeechSegmenter(load_vad(self.store, settings.vad), settings, clock)
+    def segmenter(
+        self, settings: SegmenterSettings, clock: Clock | None = None, changes: ChangeSettings | None = None
+    ) -> SpeechSegmenter:
+        """A new segmenter: the VAD holds per-call state, so every call gets its own. With ``changes`` open
+        speech is also cut at speaker changes (a call); without, only by length (one voice, enrollment)."""
+        detector = SpeakerChangeDetector(self.segmentation, changes) if changes is not None else None
+        return SpeechSegmenter(load_vad(self.store, settings.vad), settings, clock, detector)
 
     def pipeline(
         self,
@@ -86,7 +91,7 @@ class SpeechModels:
         )
         return SpeechPipeline(
             call_id,
-            self.segmenter(settings.segmenter, clock),
+            self.segmenter(settings.segmenter, clock, settings.changes),
             attributor,
             TranscriptionStage(self.transcriber, settings.transcription),
             clock,

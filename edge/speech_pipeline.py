@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from edge.attribution import AttributionSettings, SpeakerAttributor
+from edge.change_detector import ChangeSettings
 from edge.clock import Clock, MonotonicClock
 from edge.frames import AudioChunk, SpeechSegment, Utterance
 from edge.segmenter import SegmenterSettings, SpeechSegmenter
@@ -21,6 +22,7 @@ from edge.transcription import TranscriptionSettings, TranscriptionStage
 @dataclass(frozen=True)
 class PipelineSettings:
     segmenter: SegmenterSettings = field(default_factory=SegmenterSettings)
+    changes: ChangeSettings = field(default_factory=ChangeSettings)
     attribution: AttributionSettings = field(default_factory=AttributionSettings)
     transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
 

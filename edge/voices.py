@@ -75,7 +75,12 @@ class VoiceBook:
             references.append(self.voiceprint)
         return max((float(embedding @ r) for r in references), default=0.0)
 
-    def new_voice(self) -> Voice:
+    def new_voice(self, taken: tuple[Voice, ...] = ()) -> Voice:
+        """A voice for someone not heard before: one so far named only by turn-taking (never embedded), or a
+        new one."""
+        unheard = next((v for v in self.others if v.centroid is None and v not in taken), None)
+        if unheard is not None:
+            return unheard
         voice = Voice(f"spk{len(self.others) + 1}")
         self.others.append(voice)
         return voice

@@ -97,7 +97,7 @@ def test_continuity_carries_a_voice_the_embedding_gets_wrong() -> None:
     embedder = LevelEmbedder(noise=0.0)
     a = attributor(embedder, voiceprint=VOICES[1])
     a.attribute(segment(speech((1, 3.0))))
-    (customer,) = a.attribute(segment(speech((2, 3.0)), start_s=3.0))
+    (customer,) = a.attribute(segment(speech((2, 6.0)), start_s=3.0))
     misleading = (VOICES[1] * 0.6 + VOICES[2] * 0.4) / np.linalg.norm(VOICES[1] * 0.6 + VOICES[2] * 0.4)
 
     class Misleading(LevelEmbedder):
@@ -105,7 +105,7 @@ def test_continuity_carries_a_voice_the_embedding_gets_wrong() -> None:
             return misleading
 
     a._embedder = Misleading()
-    (again,) = a.attribute(segment(speech((2, 2.0)), start_s=6.0))
+    (again,) = a.attribute(segment(speech((2, 2.0)), start_s=9.0))
     assert again.speaker_id == customer.speaker_id == "spk1"
 
 
@@ -151,3 +151,30 @@ def test_confidence_falls_when_a_voice_sits_between_two_known_ones() -> None:
     (unsure,) = a.attribute(segment(speech((1, 2.4)), start_s=40.0))
     assert clear.confidence > 0.95
     assert unsure.confidence < 0.7
+
+
+def test_a_segment_cut_at_a_change_does_not_go_to_the_speaker_it_changed_from() -> None:
+    """A voice between the rep's and the customer's, a little nearer the rep's: after a rep turn, in a
+    segment the segmenter cut at a speaker change, it is the customer."""
+    a = attributor(LevelEmbedder(noise=0.0), voiceprint=VOICES[1])
+    a.attribute(segment(speech((2, 2.4))))
+    a.attribute(segment(speech((1, 2.4)), start_s=20.0))
+    near_rep = VOICES[1] * 0.55 + VOICES[2] * 0.45
+    near_rep /= np.linalg.norm(near_rep)
+
+    class NearRep(LevelEmbedder):
+        def embed(self, samples: np.ndarray, rate_hz: int = RATE) -> np.ndarray:
+            return near_rep
+
+    a._embedder = NearRep()
+    cut = SpeechSegment(speech((2, 2.0)), RATE, 22.4, 24.4, 0, starts_at_change=True)
+    (turn,) = a.attribute(cut)
+    assert turn.role == Role.CUSTOMER
+
+
+def test_audio_heard_after_a_piece_tells_who_is_who_but_is_not_its_voice() -> None:
+    a = attributor(voiceprint=VOICES[1])
+    piece = SpeechSegment(speech((1, 1.0)), RATE, 0.0, 1.0, 0, lookahead=speech((2, 3.0)))
+    (turn,) = a.attribute(piece)
+    assert (turn.speaker_id, turn.start_s, turn.end_s) == ("rep", 0.0, 1.0)
+    assert a.voices.get("rep").talk_s == pytest.approx(1.0)

@@ -6,19 +6,23 @@ import asyncio
 import itertools
 from pathlib import Path
 
+import numpy as np
+import pytest
 from pyannote.core import Annotation, Segment
 
-from edge.frames import SpeechSegment
+from edge.change_detector import ChangeSettings, SpeakerChangeDetector
+from edge.frames import AudioChunk, SpeechSegment
 from edge.segmenter import SegmenterSettings, SpeechSegmenter
 from edge.sources import WavSource
-from models.loaders import load_vad
+from models.loaders import load_segmentation, load_vad
 from models.store import ModelStore
-from models.vad import VadSettings
 from scripts.speech_eval.labels import read_rttm, read_stm
 
 
-def segment_file(path: Path, store: ModelStore, settings: SegmenterSettings) -> list[SpeechSegment]:
-    segmenter = SpeechSegmenter(load_vad(store, settings.vad), settings)
+def segment_file(
+    path: Path, store: ModelStore, settings: SegmenterSettings, changes: SpeakerChangeDetector | None = None
+) -> list[SpeechSegment]:
+    segmenter = SpeechSegmenter(load_vad(store, settings.vad), settings, changes=changes)
 
     async def run() -> list[SpeechSegment]:
         out = []
@@ -45,8 +49,73 @@ def test_segments_keep_soft_onsets_and_cover_the_speech(store: ModelStore, share
     assert all(len(s.samples) == round((s.end_s - s.start_s) * 16_000) for s in segments)
 
 
-def test_long_speech_is_cut_so_monologues_still_stream(store: ModelStore, shared_data: Path) -> None:
-    settings = SegmenterSettings(vad=VadSettings(max_speech_s=4.0))
-    segments = segment_file(shared_data / "audio" / "ami-dev00" / "dev00.wav", store, settings)
+def test_long_speech_is_let_out_in_pieces_cut_at_quiet_moments(store: ModelStore, shared_data: Path) -> None:
+    """The sample's VAD hears one 22 s stretch; without a change detector it still streams in pieces."""
+    settings = SegmenterSettings(max_piece_s=3.0)
+    segments = segment_file(shared_data / "audio" / "pyannote-sample" / "sample.wav", store, settings)
     longest = max(s.end_s - s.start_s for s in segments)
-    assert longest <= 4.0 + settings.pad_before_s + settings.pad_after_s + 0.1
+    assert longest <= 3.0 + settings.pad_after_s
+    assert all(a.end_s <= b.start_s for a, b in itertools.pairwise(segments))
+    pieces = [s for s in segments if s.lookahead is not None]
+    assert pieces and not any(s.starts_at_change for s in segments)  # cut for length, not at a change
+
+
+def test_speaker_changes_cut_open_speech_where_the_speaker_changes(store: ModelStore, shared_data: Path) -> None:
+    """On the sample the women hand over without pausing; pieces end at the labelled changes, and the piece
+    after a change says so."""
+    sample = shared_data / "audio" / "pyannote-sample"
+    detector = SpeakerChangeDetector(load_segmentation(store), ChangeSettings())
+    segments = segment_file(sample / "sample.wav", store, SegmenterSettings(), detector)
+    reference = read_rttm(sample / "sample.rttm")
+    changes = [seg.start for seg, _, _ in list(reference.itertracks(yield_label=True))[1:]]
+    cut_at_change = [s.start_s for s in segments if s.starts_at_change]
+    near = [c for c in cut_at_change if min(abs(c - r) for r in changes) <= 0.4]
+    print(f"cuts at a change: {[round(c, 2) for c in cut_at_change]}; labelled changes {changes}")
+    assert len(cut_at_change) >= 4 and len(near) >= 0.75 * len(cut_at_change)
+    assert all(a.end_s <= b.start_s for a, b in itertools.pairwise(segments))
+
+
+class ScriptedChanges:
+    def __init__(self, at_s: float) -> None:
+        self.at_s = at_s
+
+    def changes(self, audio: np.ndarray, rate: int, audio_start_s: float, since_s: float) -> list[float]:
+        now = audio_start_s + len(audio) / rate
+        return [self.at_s] if since_s < self.at_s <= now - 0.5 else []
+
+
+class AlwaysSpeech:
+    """A VAD that hears speech from the first sample and never closes a segment until flushed."""
+
+    def __init__(self) -> None:
+        self.fed = np.zeros(0, dtype=np.float32)
+
+    def accept(self, samples: np.ndarray) -> list:  # type: ignore[type-arg]
+        self.fed = np.concatenate([self.fed, samples])
+        return []
+
+    def is_speech(self) -> bool:
+        return True
+
+    def flush(self) -> list:  # type: ignore[type-arg]
+        from models.vad import VadSegment
+
+        return [VadSegment(0, self.fed)]
+
+    def reset(self) -> None:
+        self.fed = np.zeros(0, dtype=np.float32)
+
+
+def test_a_piece_cut_at_a_change_carries_what_was_heard_after_it() -> None:
+    settings = SegmenterSettings(open_lookback_s=0.1, max_piece_s=100.0)  # speech heard from the first chunk
+    segmenter = SpeechSegmenter(AlwaysSpeech(), settings, changes=ScriptedChanges(2.0))  # type: ignore[arg-type]
+    out = []
+    for i in range(30):  # 3 s in 100 ms chunks
+        out += segmenter.process(AudioChunk(np.full(1600, i / 100, dtype=np.float32), 16_000, i * 1600, 0))
+    out += segmenter.flush()
+    first, rest = out
+    assert (first.start_s, first.end_s, first.starts_at_change) == (0.0, 2.0, False)
+    assert first.lookahead is not None and len(first.lookahead) >= 0.5 * 16_000
+    assert first.lookahead[0] == pytest.approx(0.2)  # the audio right after the cut
+    assert (rest.start_s, rest.starts_at_change) == (2.0, True)
+    assert rest.end_s == pytest.approx(3.0)

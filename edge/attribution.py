@@ -13,7 +13,11 @@ segment is looked at in context, the way diart does:
    alone, compared with the enrolled voiceprint, the rep as heard in this room, the call's other
    speakers, and a "new speaker" option worth ``new_speaker_similarity``.
 3. The local speakers of one window are different people to the model, so the best assignment is
-   searched jointly, paying ``split_penalty`` for giving one voice to two of them.
+   searched jointly, paying ``split_penalty`` for giving one voice to two of them. Local speakers
+   heard only earlier in the window (continuity says who they are) or only in the audio heard after
+   a piece cut from open speech take part in the assignment, so no one in the segment takes their
+   voice for free; a piece cut at a speaker change pays ``change_penalty`` to go to the speaker it
+   changed from.
 
 Confidence is a logistic function of the margin between the chosen voice and the best other option.
 Speech with no usable voice and no continuity (a backchannel at the very start) goes by turn-taking
@@ -141,33 +145,8 @@ class SpeakerAttributor:
             return [self._by_turn_taking(segment)]
         activity = self._model.activity(window)
         times = window_start_s + activity.frame_times_s()
-        active = activity.probabilities > s.activity_threshold
         runs = self._runs(activity.probabilities, times, segment)
-        present = sorted({r[2] for r in runs})
-        locals_ = {k: self._local(k, window, window_start_s, times, active, segment, runs) for k in present}
-        # Local speakers heard earlier in the window but not in this segment: the model says they are other
-        # people than the ones in it, and continuity says who they are, so their voices are taken.
-        context = {
-            k: local
-            for k in range(active.shape[1])
-            if k not in locals_
-            and (local := self._local(k, window, window_start_s, times, active, segment, runs, embed=False)).link_s
-        }
-        if ahead_s > 0:
-            # Who talks in the audio heard after the segment: people other than those in it, to the model.
-            ahead = speaker_runs(
-                activity.probabilities, times, segment.end_s, segment.end_s + ahead_s, s.activity_threshold, 0.0
-            )
-            for k in {r[2] for r in ahead} - set(locals_):
-                local = self._local(k, window, window_start_s, times, active, segment, runs)
-                local.talk_s = sum(end - begin for begin, end, kk in ahead if kk == k)
-                context[k] = local
-        if segment.starts_at_change and self._history and runs:
-            # The segmenter cut here because the speaker changed: whoever spoke last is not who speaks first.
-            # (The window's model may still have merged the two, so their continuity does not count.)
-            first = locals_[runs[0][2]]
-            first.link_s.pop(self._history[-1], None)
-            first.not_voice = self._history[-1]
+        locals_, context = self._speakers(segment, runs, window, window_start_s, times, activity.probabilities)
         assignment, confidence = self._assign(locals_, context)
         for k, local in locals_.items():
             voice = assignment[k]
@@ -183,6 +162,44 @@ class SpeakerAttributor:
         return turns
 
     # -- the segment in its window -------------------------------------------------------------------
+    def _speakers(
+        self,
+        segment: SpeechSegment,
+        runs: list[tuple[int, int, int]],
+        window: np.ndarray,
+        window_start_s: float,
+        times: np.ndarray,
+        probs: np.ndarray,
+    ) -> tuple[dict[int, _Local], dict[int, _Local]]:
+        """The local speakers of the segment, and those of the window around it (``context``)."""
+        s = self.settings
+        active = probs > s.activity_threshold
+        locals_ = {
+            k: self._local(k, window, window_start_s, times, active, segment, runs) for k in {r[2] for r in runs}
+        }
+        # Heard earlier in the window but not in the segment: the model says they are other people than the
+        # ones in it, and continuity says who they are.
+        context = {
+            k: local
+            for k in range(active.shape[1])
+            if k not in locals_
+            and (local := self._local(k, window, window_start_s, times, active, segment, runs, embed=False)).link_s
+        }
+        ahead_s = len(segment.lookahead) / segment.rate_hz if segment.lookahead is not None else 0.0
+        if ahead_s > 0:  # heard after a piece cut from open speech: other people than those in it, to the model
+            ahead = speaker_runs(probs, times, segment.end_s, segment.end_s + ahead_s, s.activity_threshold, 0.0)
+            for k in {r[2] for r in ahead} - set(locals_):
+                local = self._local(k, window, window_start_s, times, active, segment, runs)
+                local.talk_s = sum(end - begin for begin, end, kk in ahead if kk == k)
+                context[k] = local
+        if segment.starts_at_change and self._history and runs:
+            # Cut here because the speaker changed: whoever spoke last is not who speaks first. (The window's
+            # model may still have merged the two, so their continuity does not count.)
+            first = locals_[runs[0][2]]
+            first.link_s.pop(self._history[-1], None)
+            first.not_voice = self._history[-1]
+        return locals_, context
+
     def _runs(self, probs: np.ndarray, times: np.ndarray, segment: SpeechSegment) -> list[tuple[int, int, int]]:
         """The segment cut into runs of one local speaker: (first sample, end sample, local speaker)."""
         s, rate = self.settings, segment.rate_hz

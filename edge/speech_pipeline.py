@@ -31,7 +31,8 @@ class PipelineSettings:
 class PipelineStats:
     decode_s: float = 0.0
     latencies_s: list[float] = field(default_factory=list)
-    """End of speech (the VAD's end, before padding) → utterance finalised, per live utterance."""
+    """End of speech (the VAD's end before padding, or the speaker change) → utterance finalised, per live
+    utterance."""
     busy_s: float = 0.0
     """Wall time spent inside the pipeline (its own cost, whatever the pacing of the audio)."""
     dropped_turns: int = 0
@@ -107,7 +108,10 @@ class SpeechPipeline:
                 )
                 self._count += 1
                 if live:
-                    spoken_ns = self._arrival_ns(turn.end_s - self._pad_after_s)
+                    # Only a turn ending where the VAD closed its segment carries the trailing pad of silence;
+                    # one cut at a speaker change or inside open speech ends where the speech did.
+                    padded = segment.lookahead is None and turn.end_s >= segment.end_s
+                    spoken_ns = self._arrival_ns(turn.end_s - (self._pad_after_s if padded else 0.0))
                     self.stats.latencies_s.append(max(now_ns - spoken_ns, 0) / 1e9)
         return out
 

@@ -1,4 +1,11 @@
-"""Undo the offline clustering where it merged voices the online pass told apart.
+"""Reconcile the offline clustering with the online pass: pick the clustering that agrees with it, and
+undo merges of voices it told apart.
+
+The offline diarizer clusters either by a distance threshold or to a known count of speakers; which
+does better depends on the call (a forced count helps the AMI meeting, hurts the home-services
+calls, where the threshold leaves a few tiny extra clusters that cost little). The online pass is
+independent evidence of who spoke when, so the clustering whose speakers line up best with its
+speakers (the F-measure of purity and coverage, by talk time) is kept.
 
 On far-field audio (the AMI dev00 excerpt) the offline diarizer can put two people into one
 cluster even when told how many there are, while the online pass, deciding window by window with
@@ -16,15 +23,36 @@ from edge.frames import Utterance
 from models.speaker import DiarizedTurn
 
 
-def split_merged_speakers(
-    turns: list[DiarizedTurn], online: list[Utterance], min_speaker_s: float
-) -> list[DiarizedTurn]:
-    shared: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))  # cluster → online id → s
+def _shared_time(turns: list[DiarizedTurn], online: list[Utterance]) -> dict[int, dict[str, float]]:
+    """Diarized speaker → online speaker id → seconds both say were talking."""
+    shared: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for turn in turns:
         for u in online:
             overlap = min(turn.end_s, u.end_s) - max(turn.start_s, u.start_s)
             if overlap > 0:
                 shared[turn.speaker][u.speaker_id] += overlap
+    return shared
+
+
+def agreement(turns: list[DiarizedTurn], online: list[Utterance]) -> float:
+    """0-1: how well the diarized speakers line up with the online pass's (F-measure of purity and coverage)."""
+    shared = _shared_time(turns, online)
+    total = sum(sum(row.values()) for row in shared.values())
+    if total <= 0:
+        return 0.0
+    purity = sum(max(row.values()) for row in shared.values()) / total
+    by_online: dict[str, dict[int, float]] = defaultdict(dict)
+    for cluster, row in shared.items():
+        for speaker, seconds in row.items():
+            by_online[speaker][cluster] = seconds
+    coverage = sum(max(row.values()) for row in by_online.values()) / total
+    return 2 * purity * coverage / (purity + coverage)
+
+
+def split_merged_speakers(
+    turns: list[DiarizedTurn], online: list[Utterance], min_speaker_s: float
+) -> list[DiarizedTurn]:
+    shared = _shared_time(turns, online)
     home: dict[str, int] = {}
     for speaker in {u.speaker_id for u in online}:
         held = {c: s[speaker] for c, s in shared.items() if s.get(speaker, 0.0) >= min_speaker_s}

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jiwer
-from pyannote.core import Annotation, Segment
+from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 from whisper_normalizer.english import EnglishTextNormalizer
 
@@ -67,10 +67,9 @@ def role_accuracy_parts(
     for segment, _, speaker in reference.itertracks(yield_label=True):
         total += segment.duration
         want = role(roles.get(str(speaker)))
-        for u in utterances:
-            overlap = min(segment.end, u.end_s) - max(segment.start, u.start_s)
-            if overlap > 0 and role(u.role.value) == want:
-                right += overlap
+        # Utterances may overlap (the second pass's cross-talk): count each second of the segment once.
+        covered = Timeline([Segment(u.start_s, u.end_s) for u in utterances if role(u.role.value) == want])
+        right += covered.support().crop(segment).duration()
     return right, total
 
 

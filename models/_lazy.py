@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from models.errors import MissingExtraError, ModelCorruptError
 
@@ -34,3 +35,13 @@ def loading(path: Path) -> Iterator[None]:
     except (RuntimeError, ValueError) as exc:
         name = path.parent.name or path.name
         raise ModelCorruptError(name, path, f"the runtime could not load it: {exc}") from exc
+
+
+def onnx_session(model_path: Path, num_threads: int) -> Any:
+    """An onnxruntime CPU session for ``model_path`` on ``num_threads`` threads (ModelCorruptError if unloadable)."""
+    ort = require("onnxruntime", "speech")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = num_threads
+    options.inter_op_num_threads = 1
+    with loading(model_path):
+        return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])

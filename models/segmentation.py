@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from models._lazy import loading, require
+from models._lazy import onnx_session
 from models.errors import ModelRuntimeError
 
 
@@ -42,12 +42,7 @@ class SpeakerActivity:
 class SpeakerSegmentation:
     def __init__(self, model_path: Path, settings: SegmentationSettings | None = None) -> None:
         self.settings = settings or SegmentationSettings()
-        ort = require("onnxruntime", "speech")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.settings.num_threads
-        options.inter_op_num_threads = 1
-        with loading(model_path):
-            self._session: Any = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._session: Any = onnx_session(model_path, self.settings.num_threads)
         meta = self._session.get_modelmeta().custom_metadata_map
         try:
             self.rate_hz = int(meta["sample_rate"])

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from models._lazy import loading, require
+from models._lazy import onnx_session, require
 
 
 @dataclass(frozen=True)
@@ -21,13 +21,8 @@ class TextEmbeddingSettings:
 class TextEmbedder:
     def __init__(self, model_path: Path, tokenizer_path: Path, settings: TextEmbeddingSettings | None = None) -> None:
         self.settings = settings or TextEmbeddingSettings()
-        ort = require("onnxruntime", "speech")
         tokenizers = require("tokenizers", "speech")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.settings.num_threads
-        options.inter_op_num_threads = 1
-        with loading(model_path):
-            self._session: Any = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._session: Any = onnx_session(model_path, self.settings.num_threads)
         self._input_names = {i.name for i in self._session.get_inputs()}
         self._tokenizer: Any = tokenizers.Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(max_length=self.settings.max_tokens)

@@ -35,17 +35,12 @@ import numpy as np
 
 from edge.frames import Role, SpeechSegment
 from edge.recent_audio import RecentAudio
-from edge.speaker_runs import speaker_runs
+from edge.speaker_runs import ActivityModel, speaker_runs
 from edge.voices import Voice, VoiceBook, VoiceSettings, unit
-from models.segmentation import SpeakerActivity
 
 
 class Embedder(Protocol):
     def embed(self, samples: np.ndarray, rate_hz: int = 16_000) -> np.ndarray: ...
-
-
-class ActivityModel(Protocol):
-    def activity(self, samples: np.ndarray) -> SpeakerActivity: ...
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,10 @@ and every change before a new speaker who has already talked ``min_turn_s`` is a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
-from edge.speaker_runs import speaker_runs
-from models.segmentation import SpeakerActivity
-
-
-class ActivityModel(Protocol):
-    def activity(self, samples: np.ndarray) -> SpeakerActivity: ...
+from edge.speaker_runs import ActivityModel, speaker_runs
 
 
 @dataclass(frozen=True)

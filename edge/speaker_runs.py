@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from typing import Protocol
 
 import numpy as np
+
+from models.segmentation import SpeakerActivity
+
+
+class ActivityModel(Protocol):
+    """Frame-level speaker activity of a stretch of audio (``models.segmentation.SpeakerSegmentation``)."""
+
+    def activity(self, samples: np.ndarray) -> SpeakerActivity: ...
 
 
 def speaker_runs(

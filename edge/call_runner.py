@@ -81,6 +81,7 @@ class CallRunner:
         try:
             await supervisor.wait()
         finally:
+            pipeline.close()
             self._store.end_call(call_id, progress.captured_s)
             self.window.flush(CallEnded(call_id, progress.captured_s, self._clock.now_ns()))
         return CallOutcome(call_id, progress.captured_s, progress.utterances)

@@ -21,8 +21,9 @@ class ChangeSettings:
     """Audio the segmentation model sees for each check (seconds, ending now)."""
     activity_threshold: float = 0.5
     """A local speaker talks in a frame when the model's probability exceeds this."""
-    min_turn_s: float = 0.5
-    """A change counts once the new speaker has talked this long (and the one before at least as long)."""
+    min_turn_s: float = 0.3
+    """A change counts once the new speaker has talked this long (and the one before at least as long): the
+    least a turn cut at a change waits. 0.5 s cost 0.2 s of latency on every such turn and bought no role accuracy."""
     guard_s: float = 0.1
     """The model's last frames see no right context; a change this close to the end is not trusted yet."""
 

@@ -51,6 +51,8 @@ class SpeechSegment:
     lookahead: np.ndarray | None = None
     """Audio already heard right after the segment (a piece cut while speech went on): context for telling
     who is who, not part of the segment."""
+    ends_in_speech: bool = False
+    """Cut by length while the same speaker went on talking: its end is not an end of speech."""
 
 
 @dataclass(frozen=True)

@@ -38,14 +38,16 @@ class SegmenterSettings:
     vad: VadSettings = field(default_factory=VadSettings)
     pad_before_s: float = 0.25
     """Audio kept before the VAD's start (seconds), for soft onsets."""
-    pad_after_s: float = 0.2
+    pad_after_s: float = 0.15
     """Audio kept after the VAD's end (seconds); at most ``vad.min_silence_s`` to cost no latency."""
     history_s: float = 40.0
     """How much recent audio is kept to re-cut segments from (longer than the longest segment)."""
     max_piece_s: float = 6.0
     """Open speech is let out in pieces of at most this long (seconds), cut at the quietest 20 ms."""
-    quiet_search_s: float = 1.5
-    """How far back from ``max_piece_s`` the quietest moment is looked for (seconds)."""
+    quiet_search_s: float = 0.8
+    """How far back the quietest moment is looked for once a piece reaches ``max_piece_s`` (seconds): the most
+    a piece's words wait. Pauses between phrases come often enough that 0.8 s finds one as well as 1.5 s did
+    (same WER on the corpus kitchen calls)."""
     check_every_s: float = 0.3
     """How often open speech is checked for a speaker change (seconds of audio)."""
     change_window_s: float = 4.0
@@ -120,6 +122,7 @@ class SpeechSegmenter:
         at_change = bool(cuts)
         if not cuts and self._fed - start >= s.max_piece_s * rate:
             cuts = [self._quietest(max(start, self._fed - int(s.quiet_search_s * rate)), self._fed)]
+        by_length = bool(cuts) and not at_change
         pieces = []
         for cut in cuts:
             if cut <= start:
@@ -127,7 +130,9 @@ class SpeechSegmenter:
             samples = self._history[start - self._history_start : cut - self._history_start].copy()
             heard_since = self._history[cut - self._history_start :].copy()
             now = self._clock.now_ns()
-            pieces.append(SpeechSegment(samples, rate, start / rate, cut / rate, now, self._after_change, heard_since))
+            pieces.append(
+                SpeechSegment(samples, rate, start / rate, cut / rate, now, self._after_change, heard_since, by_length)
+            )
             self._after_change = at_change
             start = self._last_end = cut
         return pieces

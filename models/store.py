@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.convert_env import CONVERT_SCRIPTS_DIR
 from models.errors import ModelCorruptError, ModelMissingError
 from models.registry import ModelSpec
 
@@ -59,15 +60,20 @@ def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def spec_fingerprint(spec: ModelSpec) -> str:
+def spec_fingerprint(spec: ModelSpec, scripts_dir: Path = CONVERT_SCRIPTS_DIR) -> str:
     """Changes whenever what provisioning produces would change, so an old model is reported stale.
 
-    Only the fields that decide the bytes count: editing a description must not re-provision.
+    Only what decides the bytes counts: editing a description must not re-provision, editing the
+    conversion script must (a faster export of the same weights is a new model).
     """
+    conversion = None
+    if spec.conversion:
+        script = scripts_dir / spec.conversion.script
+        conversion = dataclasses.asdict(spec.conversion) | {"script_sha256": sha256_file(script)}
     decisive = {
         "packages": [dataclasses.asdict(p) for p in spec.packages],
         "outputs": spec.outputs,
-        "conversion": dataclasses.asdict(spec.conversion) if spec.conversion else None,
+        "conversion": conversion,
         "assembled_sha256": spec.assembled_sha256,
     }
     encoded = json.dumps(decisive, sort_keys=True).encode()

@@ -15,8 +15,10 @@ from models._lazy import loading, require
 class VadSettings:
     threshold: float = 0.5
     """Speech probability above which a 32 ms window counts as speech."""
-    min_silence_s: float = 0.25
-    """Silence (seconds) that closes a segment."""
+    min_silence_s: float = 0.15
+    """Silence (seconds) that closes a segment. Every end of speech waits this long; 0.15 s also closes at the
+    short pauses where people hand over, so fewer turns wait for the change detector (WER and role accuracy
+    unchanged from 0.25 s on the corpus kitchen calls; end-of-speech latency p95 1.10 → 0.94 s)."""
     min_speech_s: float = 0.20
     """Shorter bursts (seconds) are dropped as clicks."""
     max_speech_s: float = 8.0

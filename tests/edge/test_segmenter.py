@@ -58,6 +58,7 @@ def test_long_speech_is_let_out_in_pieces_cut_at_quiet_moments(store: ModelStore
     assert all(a.end_s <= b.start_s for a, b in itertools.pairwise(segments))
     pieces = [s for s in segments if s.lookahead is not None]
     assert pieces and not any(s.starts_at_change for s in segments)  # cut for length, not at a change
+    assert all(s.ends_in_speech == (s.lookahead is not None) for s in segments)  # the speaker talked on
 
 
 def test_speaker_changes_cut_open_speech_where_the_speaker_changes(store: ModelStore, shared_data: Path) -> None:

@@ -1,8 +1,11 @@
-"""The live coach's fixed taxonomy of moments: what each means, and how a labelled one is scored.
+"""The live coach's fixed taxonomy of moments: what each means, how a labelled one is scored, and how
+the coach finds it.
 
 The same definitions guide the people writing the evaluation corpus and the detectors, so a
 label and a nudge mean the same thing. ``hit_window_s`` is how long after the end of the
-labelled utterance a nudge still counts as catching the moment.
+labelled utterance a nudge still counts as catching the moment. The examples and counter-examples
+are written by hand (none is taken from the corpus): the semantic stage uses them as exemplars and
+the LLM's few-shot prompt quotes them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,26 @@ class MomentType(StrEnum):
     NO_NEXT_STEP = "no_next_step"
 
 
+class Detector(StrEnum):
+    """Which part of the coach finds a moment type (``edge/coach/detectors.py``)."""
+
+    MONOLOGUE = "monologue"
+    """Words in the rep's current run of the floor, questions and backchannels taken into account."""
+    TALK_RATIO = "talk_ratio"
+    """The rep's share of talk time over a sliding window."""
+    INTERRUPTIONS = "interruptions"
+    """Rep turns that cut a customer off mid-sentence, counted over a sliding window."""
+    UNADDRESSED = "unaddressed"
+    """A customer utterance of the type (found by the semantic stage), then the rep's next turns checked
+    for a response before a deadline."""
+    PRICE_BEFORE_STEPS = "price_before_steps"
+    """The rep's first price statement, checked against the rubric steps required before price."""
+    SEMANTIC = "semantic"
+    """The semantic stage alone: nearest exemplars, confirmed by the local LLM."""
+    WIND_DOWN = "wind_down"
+    """The rep closing the visit, checked for an agreed next step."""
+
+
 @dataclass(frozen=True)
 class MomentDefinition:
     type: MomentType
@@ -33,6 +56,28 @@ class MomentDefinition:
     near_miss: str
     """What looks similar but must not fire."""
     hit_window_s: float
+    detector: Detector
+    pattern: str
+    """Name of the haptic pattern the watch plays (``haptics``)."""
+    examples: tuple[str, ...] = ()
+    """Utterances that are the moment (for utterance-level types: what the speaker says)."""
+    counter_examples: tuple[str, ...] = ()
+    """Utterances that look like it and are not."""
+    rubric_step: str | None = None
+    """The rubric step it relates to, if any (a step id of the tenant's rubric)."""
+    threshold: float = 0.5
+    """Confidence (0-1) a candidate needs to become a nudge."""
+    cooldown_s: float = 120.0
+    """No second nudge of this type within this many seconds of audio."""
+    can_wait_s: float = 0.0
+    """How long a nudge may wait for the rep to finish a sentence (0: it is only useful at once)."""
+    llm_confirms: bool = False
+    """Candidates go to the local LLM, and without its yes (no model, too slow) need a higher confidence.
+    Set where the LLM earns it on the dev split (Qwen2.5-Coder 1.5B): it confirmed every decision-maker
+    deferral and competitor mention; for unanswered questions the fast stage alone sent 8 false nudges to 2
+    real ones, and the LLM turned all of them down (the real two too: the type is effectively off until a
+    better check of "was it answered?" exists). It answered "none" to every buying signal and unaddressed
+    objection, so those rest on the fast stages."""
 
 
 TAXONOMY: dict[MomentType, MomentDefinition] = {
@@ -47,6 +92,17 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             "the rep utterance during which the run passes about 150 words",
             "a long answer the customer explicitly asked for; a long turn broken by a real question",
             15.0,
+            detector=Detector.MONOLOGUE,
+            pattern="pause_and_ask",
+            examples=(
+                "And the other thing about our crews is they're all employees, and they've been with us for years, "
+                "and we back every install with our own guarantee on top of the manufacturer's, and ...",
+            ),
+            counter_examples=(
+                "Customer: 'Walk me through how net metering works.' Rep: a long, requested explanation.",
+            ),
+            threshold=0.5,
+            cooldown_s=180.0,
         ),
         MomentDefinition(
             MomentType.PRICE_OBJECTION_UNADDRESSED,
@@ -55,6 +111,26 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             "the customer's objection",
             "a neutral price question ('what does that run?'); an objection the rep addresses at once",
             30.0,
+            detector=Detector.UNADDRESSED,
+            pattern="acknowledge",
+            examples=(
+                "Wow. That's a lot more than we were expecting to spend.",
+                "That's way over our budget, honestly.",
+                "Eleven thousand? We can't swing that right now.",
+                "Hm, that's pretty steep for what it is.",
+                "That seems really expensive compared to what I thought.",
+                "I don't know, that's a lot of money for us.",
+            ),
+            counter_examples=(
+                "So what does something like this usually cost?",
+                "Okay, and how much is the monthly payment on that?",
+                "Is that price including the installation?",
+                "The price is fine, I just want to know when you can start.",
+            ),
+            rubric_step=None,
+            threshold=0.6,
+            cooldown_s=120.0,
+            can_wait_s=8.0,
         ),
         MomentDefinition(
             MomentType.QUESTION_UNANSWERED,
@@ -62,6 +138,21 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             "the customer's question",
             "a rhetorical question; a question the rep answers, even briefly or a little later",
             30.0,
+            detector=Detector.UNADDRESSED,
+            pattern="answer",
+            examples=(
+                "Do you guys also clean out the dryer vents?",
+                "Does the warranty cover the labor too?",
+                "How long does the install take?",
+            ),
+            counter_examples=(
+                "Rhetorical: 'Who wants to sleep in an 80 degree room, right?'",
+                "A question to the spouse: 'Honey, what do you think?'",
+            ),
+            threshold=0.6,
+            llm_confirms=True,
+            cooldown_s=90.0,
+            can_wait_s=8.0,
         ),
         MomentDefinition(
             MomentType.STEP_SKIPPED_BEFORE_PRICE,
@@ -71,6 +162,13 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             "the price stated after every required step; a customer asking for a ballpark early and the "
             "rep declining to give one",
             15.0,
+            detector=Detector.PRICE_BEFORE_STEPS,
+            pattern="step_back",
+            examples=("So your investment for the whole system comes to $14,200.",),
+            counter_examples=("Honestly I'd be guessing until I've been up on the roof; let me look first.",),
+            rubric_step="before_price",
+            threshold=0.6,
+            cooldown_s=600.0,
         ),
         MomentDefinition(
             MomentType.TALK_RATIO_HIGH,
@@ -80,6 +178,11 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             "a rep-heavy stretch shorter than 3 minutes; a stretch where the customer asked to be walked "
             "through something",
             30.0,
+            detector=Detector.TALK_RATIO,
+            pattern="listen",
+            threshold=0.5,
+            cooldown_s=240.0,
+            can_wait_s=10.0,
         ),
         MomentDefinition(
             MomentType.DECISION_MAKER_OBJECTION,
@@ -88,6 +191,28 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             "the customer's deferral",
             "the spouse is present and speaks for themselves; a person mentioned without deferring",
             20.0,
+            detector=Detector.SEMANTIC,
+            pattern="decision_maker",
+            examples=(
+                "I'd have to run it by my wife first, she handles the money.",
+                "I can't decide anything until my husband gets home.",
+                "My landlord would have to approve it.",
+                "Let me talk it over with my brother, he co-owns the place.",
+                "I need to check with my wife before I sign anything.",
+                "She's the one who makes these calls, and she's out of town until Monday.",
+                "Honestly, my dad owns the house, so it's really his decision, not mine.",
+                "I can't commit to anything without my partner seeing the numbers.",
+                "The condo board has the final say on anything we do to the outside.",
+                "I'll show this to my husband tonight and we'll see what he says.",
+            ),
+            counter_examples=(
+                "My husband says the upstairs has always been hot.",
+                "What do you think, honey? You're the one who's here all day.",
+                "My wife would love that, she hates the noise.",
+            ),
+            threshold=0.6,
+            llm_confirms=True,
+            cooldown_s=120.0,
         ),
         MomentDefinition(
             MomentType.COMPETITOR_MENTIONED,
@@ -95,6 +220,27 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             "the customer's mention",
             "a brand of equipment the rep also installs; a past service visit with no comparison",
             20.0,
+            detector=Detector.SEMANTIC,
+            pattern="competitor",
+            examples=(
+                "Another company came out last week and quoted us a lot less.",
+                "We already got a quote from Blue Sky Roofing.",
+                "The other guys said they could do it for eight thousand.",
+                "We're getting a couple of other estimates too.",
+                "A salesman from a solar outfit stopped by in the spring and offered us a free system.",
+                "My neighbor used Acme Heating and they told us they'd beat anybody's price.",
+                "We almost went with the company that did the house across the street.",
+                "Somebody left a flyer saying they'd do the whole roof for ten percent off.",
+                "Why is yours so much more than what Apex told us?",
+            ),
+            counter_examples=(
+                "We had a guy out a few years ago to fix the furnace.",
+                "Is that a Carrier? My neighbor has one of those.",
+                "The previous owner had it serviced every year.",
+            ),
+            threshold=0.6,
+            llm_confirms=True,
+            cooldown_s=120.0,
         ),
         MomentDefinition(
             MomentType.BUYING_SIGNAL,
@@ -103,6 +249,25 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             "the customer's signal",
             "early curiosity about timelines during discovery ('how long do these usually last?')",
             20.0,
+            detector=Detector.SEMANTIC,
+            pattern="ask_for_close",
+            examples=(
+                "Okay, so if we did the middle one, when could you start?",
+                "What do we need to do to get on your schedule?",
+                "How soon could your crew get out here?",
+                "Alright, where do I sign?",
+                "If we said yes today, could you still do it before the holidays?",
+                "Okay, what's the first step to get this going?",
+                "Do you have anything open next week? We'd like to get it done.",
+                "Can we lock in that price if we decide tonight?",
+            ),
+            counter_examples=(
+                "How long do these systems usually last?",
+                "How long have you guys been in business?",
+                "How long does the whole process take, in general?",
+            ),
+            threshold=0.6,
+            cooldown_s=180.0,
         ),
         MomentDefinition(
             MomentType.REP_INTERRUPTING,
@@ -110,6 +275,10 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             "the rep's second interrupting utterance",
             "a single interruption; backchannels ('mm-hm') that overlap the customer",
             15.0,
+            detector=Detector.INTERRUPTIONS,
+            pattern="listen",
+            threshold=0.5,
+            cooldown_s=180.0,
         ),
         MomentDefinition(
             MomentType.NO_NEXT_STEP,
@@ -118,6 +287,19 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             "the rep utterance that lets the visit end without one",
             "a visit that ends with a scheduled follow-up or a signed agreement",
             30.0,
+            detector=Detector.WIND_DOWN,
+            pattern="next_step",
+            examples=(
+                "Well, here's my card. Just give us a call whenever you're ready.",
+                "Take your time, think it over, and reach out if you have questions.",
+            ),
+            counter_examples=(
+                "Great, so we're set for Thursday at nine, and I'll text you the confirmation.",
+                "I'll call you Monday at six once you've talked it over.",
+            ),
+            rubric_step="next_steps",
+            threshold=0.6,
+            cooldown_s=600.0,
         ),
     )
 }

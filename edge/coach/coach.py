@@ -1,0 +1,172 @@
+"""The live coach (Path A): utterances and the passing of time in, nudges out.
+
+Each final utterance goes to every detector (the semantic stage scores customer utterances first);
+every ~200 ms of audio ``tick`` lets timers expire. Candidates that want the LLM's confirmation are
+handed to the confirmation worker and wait for its verdict at most ``confirm_timeout_s``; without
+one (no model, too slow, an error) the gate applies the stricter threshold, so the coach degrades to
+its fast stages instead of stalling. A nudge that can wait for the rep to finish a sentence does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from edge.coach import cues
+from edge.coach.detectors import (
+    CallView,
+    Candidate,
+    Detector,
+    DetectorSettings,
+    InterruptionDetector,
+    MonologueDetector,
+    PriceBeforeStepsDetector,
+    SemanticDetector,
+    TalkRatioDetector,
+    UnaddressedDetector,
+    WindDownDetector,
+)
+from edge.coach.gate import Gate, GateDecision, GateSettings, Verdict
+from edge.coach.semantic import SemanticStage
+from edge.coach.steps import before_price_cues
+from edge.coach.taxonomy import TAXONOMY, MomentType
+from edge.frames import Moment, Nudge, Role, Utterance
+
+
+class Confirmations(Protocol):
+    def submit(self, candidate_type: MomentType, exchange: str) -> Future[Verdict]: ...
+    def close(self, timeout_s: float = 10.0) -> None: ...
+
+
+@dataclass(frozen=True)
+class CoachSettings:
+    detectors: DetectorSettings = field(default_factory=DetectorSettings)
+    gate: GateSettings = field(default_factory=GateSettings)
+    confirm_timeout_s: float = 3.0
+    """Wall time a candidate waits for the LLM before the gate decides without it."""
+    nudge_expiry_s: float = 4.0
+    """A nudge not delivered this long after it fired is dropped, never played late."""
+
+
+@dataclass
+class _Waiting:
+    candidate: Candidate
+    verdict: Future[Verdict] | None
+    since_ns: int
+
+
+@dataclass(frozen=True)
+class FiredNudge:
+    nudge: Nudge
+    decision: GateDecision
+
+
+class LiveCoach:
+    def __init__(
+        self,
+        call_id: str,
+        trade: str,
+        semantic: SemanticStage,
+        confirmations: Confirmations | None = None,
+        settings: CoachSettings | None = None,
+        now_ns: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
+        self.settings = settings or CoachSettings()
+        self.call_id = call_id
+        self.llm_available = confirmations is not None
+        self.gate = Gate(self.settings.gate)
+        self._semantic = semantic
+        self._confirmations = confirmations
+        self._now_ns = now_ns
+        self._view = CallView(self.settings.detectors)
+        self._unaddressed = UnaddressedDetector()
+        self._semantic_types = SemanticDetector()
+        self._simple: list[Detector] = [
+            MonologueDetector(),
+            TalkRatioDetector(),
+            InterruptionDetector(),
+            PriceBeforeStepsDetector(before_price_cues(trade)),
+            WindDownDetector(),
+        ]
+        self._waiting: list[_Waiting] = []
+        self._deferred: list[tuple[GateDecision, float]] = []  # fired, waiting for the rep to finish a sentence
+        self.llm_errors = 0
+
+    def observe(self, u: Utterance, rep_speaking: bool = False) -> list[FiredNudge]:
+        self._view.utterances.append(u)
+        scores = None
+        if self._view.customer_side(u) and not cues.is_backchannel(u.text):
+            scores = self._semantic.score(u.text)
+        candidates = [c for d in self._simple for c in d.observe(u, self._view)]
+        self._unaddressed.observe(u, self._view, scores)
+        candidates += self._semantic_types.observe(u, self._view, scores)
+        self._consider(candidates)
+        return self._release(u.end_s, rep_speaking)
+
+    def tick(self, now_s: float, rep_speaking: bool = False) -> list[FiredNudge]:
+        candidates = self._unaddressed.tick(now_s, self._view) + self._semantic_types.tick(now_s, self._view)
+        candidates += [c for d in self._simple for c in d.tick(now_s, self._view)]
+        self._consider(candidates)
+        return self._release(now_s, rep_speaking)
+
+    def close(self) -> list[FiredNudge]:
+        """The call is over: what still waits for the LLM is decided now, and nothing deferred is sent."""
+        for w in self._waiting:
+            self.gate.decide(w.candidate, self._verdict(w, final=True))
+        self._waiting = []
+        self._deferred = []
+        return []
+
+    def _consider(self, candidates: list[Candidate]) -> None:
+        for c in candidates:
+            wants_llm = TAXONOMY[c.type].llm_confirms and c.exchange is not None
+            future = self._confirmations.submit(c.type, c.exchange or "") if wants_llm and self._confirmations else None
+            self._waiting.append(_Waiting(c, future, self._now_ns()))
+
+    def _release(self, now_s: float, rep_speaking: bool) -> list[FiredNudge]:
+        fired: list[GateDecision] = []
+        for w in list(self._waiting):
+            timed_out = self._now_ns() - w.since_ns >= self.settings.confirm_timeout_s * 1e9
+            if w.verdict is not None and not w.verdict.done() and not timed_out:
+                continue
+            self._waiting.remove(w)
+            decision = self.gate.decide(w.candidate, self._verdict(w, final=timed_out))
+            if decision.fired:
+                fired.append(decision)
+        out = []
+        for decision in fired:
+            wait = TAXONOMY[decision.candidate.type].can_wait_s
+            if rep_speaking and wait > 0:
+                self._deferred.append((decision, now_s + wait))
+            else:
+                out.append(self._nudge(decision))
+        for decision, until_s in list(self._deferred):
+            if not rep_speaking or now_s >= until_s:
+                self._deferred.remove((decision, until_s))
+                out.append(self._nudge(decision))
+        return out
+
+    def _verdict(self, w: _Waiting, final: bool) -> Verdict | None:
+        if w.verdict is None or not w.verdict.done():
+            if w.verdict is not None and final:
+                w.verdict.cancel()
+            return None
+        try:
+            return w.verdict.result()
+        except Exception:  # a failed confirmation counts as none given: the stricter threshold applies
+            self.llm_errors += 1
+            return None
+
+    def _nudge(self, decision: GateDecision) -> FiredNudge:
+        c = decision.candidate
+        moment = Moment(c.type.value, self.call_id, c.utterance_ids, round(decision.confidence, 3), c.at_s)
+        deadline = self._now_ns() + int(self.settings.nudge_expiry_s * 1e9)
+        return FiredNudge(Nudge(moment, TAXONOMY[c.type].pattern, deadline), decision)
+
+
+def rep_is_speaking(utterances: list[Utterance], now_s: float) -> bool:
+    """Whether a rep utterance covers ``now_s`` (for replays that know the whole timeline)."""
+    return any(u.role == Role.REP and u.start_s <= now_s < u.end_s for u in utterances)

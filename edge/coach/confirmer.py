@@ -1,0 +1,159 @@
+"""LLM confirmation of semantic candidates: the local model labels the exchange, constrained to the taxonomy.
+
+The prompt is a fixed few-shot prefix (the label definitions and hand-written examples, none from
+the corpus) followed by the exchange. The prefix's KV state is computed once (``LocalLlm.prime``)
+and every confirmation evaluates only the exchange's tokens; a GBNF grammar admits only a label of
+the asked-about types or "none", so the answer is always one the gate can read.
+
+``ConfirmationWorker`` runs the model on a thread of its own: the coach hands it candidates and
+reads verdicts when they are ready, so the LLM never holds up transcription or the other detectors.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol
+
+from edge.coach.gate import Verdict
+from edge.coach.taxonomy import MomentType
+from models.llm import LlmCompletion, choice_grammar
+
+CONFIRMED_TYPES = (
+    MomentType.PRICE_OBJECTION_UNADDRESSED,
+    MomentType.QUESTION_UNANSWERED,
+    MomentType.DECISION_MAKER_OBJECTION,
+    MomentType.COMPETITOR_MENTIONED,
+    MomentType.BUYING_SIGNAL,
+)
+NONE = "none"
+
+_SHORT_DEFINITIONS = {
+    MomentType.PRICE_OBJECTION_UNADDRESSED: "the customer objects to the price or cost, and the rep's replies neither "
+    "acknowledge nor address the concern (they keep pitching or change the subject)",
+    MomentType.QUESTION_UNANSWERED: "the customer asks the rep a direct question, and the rep's replies neither "
+    "answer it nor promise to answer it",
+    MomentType.DECISION_MAKER_OBJECTION: "the customer defers the decision to someone who is not there "
+    "(a spouse at work, a landlord, a co-owner)",
+    MomentType.COMPETITOR_MENTIONED: "the customer brings up another company's quote, offer or visit",
+    MomentType.BUYING_SIGNAL: "the customer signals they are ready to buy (asks how soon you can start, "
+    "how to get on the schedule, where to sign)",
+}
+
+# Hand-written exchanges: what each label looks like, and the near misses that must get "none".
+_FEW_SHOT: tuple[tuple[str, str], ...] = (
+    (
+        'Customer: "Nine thousand? Wow, that is way more than we were planning on."\n'
+        'Rep: "And the unit comes in three colors, so it will match the siding."\n',
+        "price_objection_unaddressed",
+    ),
+    (
+        'Customer: "Nine thousand? Wow, that is way more than we were planning on."\n'
+        'Rep: "I hear you, it is a big number. Let me show you what it is per month."\n',
+        NONE,
+    ),
+    ('Customer: "So what does a job like this usually cost?"\nRep: "Usually between eight and twelve."\n', NONE),
+    (
+        'Customer: "Do you also service water heaters?"\n'
+        'Rep: "Let me grab a measurement of this window first. How old is the carpet?"\n',
+        "question_unanswered",
+    ),
+    (
+        'Customer: "Do you also service water heaters?"\nRep: "We do, and we can look at yours while we are here."\n',
+        NONE,
+    ),
+    ('Customer: "I would have to talk to my husband first, he is at work until seven."\n', "decision_maker_objection"),
+    ('Customer: "My husband thinks the roof has a few years left."\n', NONE),
+    ('Customer: "Another outfit came by on Monday and quoted us about two thousand less."\n', "competitor_mentioned"),
+    ('Customer: "Somebody fixed the furnace for us a few years back."\n', NONE),
+    ('Customer: "Alright, if we go with the premium one, how soon can your crew get here?"\n', "buying_signal"),
+    ('Customer: "How long do these panels usually last?"\n', NONE),
+)
+
+
+def prompt_prefix() -> str:
+    labels = "\n".join(f"- {t.value}: {_SHORT_DEFINITIONS[t]}" for t in CONFIRMED_TYPES)
+    shots = "\n".join(f"Exchange:\n{text}Label: {label}\n" for text, label in _FEW_SHOT)
+    return (
+        "<|im_start|>system\nYou label moments in in-home sales visits for a sales coach.<|im_end|>\n"
+        "<|im_start|>user\n"
+        f"Labels:\n{labels}\n- {NONE}: none of these\n\nExamples:\n{shots}\nLabel the next exchange.\n"
+    )
+
+
+def prompt_suffix(exchange: str) -> str:
+    return f"Exchange:\n{exchange}<|im_end|>\n<|im_start|>assistant\nLabel: "
+
+
+class Llm(Protocol):
+    def prime(self, prefix: str) -> int: ...
+    def complete(self, suffix: str, grammar: str | None = None, max_tokens: int = 16) -> LlmCompletion: ...
+
+
+class LlmConfirmer:
+    """Labels one exchange at a time (blocking)."""
+
+    def __init__(self, llm: Llm) -> None:
+        self._llm = llm
+        self.prefix_tokens = llm.prime(prompt_prefix())
+
+    def label(self, candidate_type: MomentType, exchange: str) -> Verdict:
+        # Only the asked-about type or none: the model cannot wander to a label the detector did not propose.
+        grammar = choice_grammar([candidate_type.value, NONE])
+        out = self._llm.complete(prompt_suffix(exchange), grammar=grammar, max_tokens=12)
+        return Verdict(out.text.strip(), out.seconds)
+
+
+@dataclass(frozen=True)
+class _Job:
+    type: MomentType
+    exchange: str
+    future: Future[Verdict]
+
+
+class ConfirmationWorker:
+    """The confirmer on its own thread: ``submit`` returns at once, the verdict arrives in the future."""
+
+    def __init__(self, confirmer: LlmConfirmer) -> None:
+        self._confirmer = confirmer
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="coach-llm", daemon=True)
+        self._thread.start()
+
+    def submit(self, candidate_type: MomentType, exchange: str) -> Future[Verdict]:
+        future: Future[Verdict] = Future()
+        self._jobs.put(_Job(candidate_type, exchange, future))
+        return future
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if not job.future.set_running_or_notify_cancel():
+                continue
+            try:
+                job.future.set_result(self._confirmer.label(job.type, job.exchange))
+            except Exception as exc:  # the coach degrades to the fast stages; the error travels in the future
+                job.future.set_exception(exc)
+
+
+class InlineConfirmations:
+    """The confirmer run at once on the caller's thread (offline replay: deterministic, no timing)."""
+
+    def __init__(self, confirmer: LlmConfirmer) -> None:
+        self._confirmer = confirmer
+
+    def submit(self, candidate_type: MomentType, exchange: str) -> Future[Verdict]:
+        future: Future[Verdict] = Future()
+        try:
+            future.set_result(self._confirmer.label(candidate_type, exchange))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        pass

@@ -1,0 +1,138 @@
+"""Lexical cues in what was said: the cheap, explainable half of the coach's reading of an utterance.
+
+Each cue is a small function of the text (as Whisper writes it: punctuated, numbers as digits).
+They decide only what words decide well: a backchannel, a question mark, a stated price, an
+acknowledgement at the start of a reply. What needs meaning (is this an objection? a buying
+signal?) goes to the semantic stage and the LLM.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[a-z0-9$][a-z0-9'$,.-]*[a-z0-9]|[a-z0-9]")
+# Word lists as alternations: a listener's signals, and words that carry no topic.
+_BACKCHANNEL_WORD = re.compile(
+    r"mm|mhm|mm-hm|mmhm|hmm|hm|uh-huh|uh|huh|yeah|yep|yup|yes|okay|ok|right|sure|got|it|i|see|oh|wow|nice|great|"
+    r"alright|all|gotcha|cool|true|exactly"
+)
+_STOPWORD = re.compile(
+    r"a|an|the|and|or|but|so|if|then|than|that|this|these|those|there|their|they|them|we|us|our|you|your|i|me|my|"
+    r"it|its|is|are|was|were|be|been|being|do|does|did|doing|have|has|had|having|will|would|can|could|should|"
+    r"shall|may|might|must|not|no|yes|yeah|okay|um|uh|like|just|really|about|what|when|where|which|who|how|why|"
+    r"with|for|from|into|onto|of|on|in|at|to|up|down|out|over|under|again|also|too|very|much|many|more|most|some|"
+    r"any|all|each|every|other|such|only|own|same|few|both|here|guys|thing|things|get|got|going|gonna|want|need|"
+    r"know|think|look|well|right|sure|kind|sort|lot|little|pretty"
+)
+_PRICE = re.compile(
+    r"\$\s?\d{1,3}(,\d{3})+|\$\s?\d{4,}|\$\s?\d+(\.\d+)?\s*(k|thousand|grand)\b"
+    r"|\b\d{1,3}(,\d{3})+\s*dollars\b|\b(your|the) investment\b|\bit'?s\s+\$\s?\d|\bis\s+\$\s?\d"
+)
+_ACKNOWLEDGE = re.compile(
+    r"^\W*(i hear you|i understand|i get (it|that)|i know|fair|that's fair|totally|absolutely|it is\b|you're right|"
+    r"that's (real|a lot of) money|i hear that|understood|no doubt|makes sense|believe me|trust me|i won't pretend)"
+    r"|\b(i hear you|i understand|i get that|that's real money|i won't pretend|fair enough|"
+    r"break (it|that) down|if (it's|that's) (a stretch|too much)|(lower|smaller|cheaper) option|pay(s)? for itself)\b"
+)
+_REQUESTS_EXPLANATION = re.compile(
+    r"\b(walk (me|us) through|explain|tell (me|us) (more|about|how|what)|how does .{0,40}work|go over|"
+    r"start to finish|from the (top|beginning))\b"
+)
+_DEFERS_ANSWER = re.compile(
+    r"\b(good question|great question|i'll (tell|show|get to|come back|explain|answer|give you)|get (back )?to that|"
+    r"come back to (that|it)|(to|on) your question)\b"
+)
+_ANSWER_START = re.compile(
+    r"^\W*(\$?\d|yes|yeah|yep|yup|no|nope|nah|sure|absolutely|definitely|of course|we do|we don't|we can|"
+    r"we can't|it does|it doesn't|it is|it's not|they do|they don't|about|around|usually|typically|depends|"
+    r"it depends|probably|maybe|honestly|thanks|thank you|no thanks|i'm (good|okay|ok|fine|all set))\b"
+)
+_YES_NO = re.compile(r"\b(yes|yeah|yep|no|nope|not)\b")
+_WHEN = re.compile(
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|next week|this week|"
+    r"the \d{1,2}(st|nd|rd|th)|\d{1,2}(:\d\d)?\s*(a\.?m\.?|p\.?m\.?|o'clock)|at \d{1,2}\b)"
+)
+_COMMIT = re.compile(
+    r"\b(book|booked|schedul\w*|put you (down|on)|pencil\w*|set (for|up)|see you|crew|install\w*|come (out|by)|"
+    r"be (here|out)|survey|appointment|i'll (call|text|email|send)|we'll (call|text|send)|follow[- ]up|meet)"
+)
+_DONE_DEAL = re.compile(
+    r"\b(you're (all )?set|signed|e-?sign\w*|sign (right )?here|on the tablet|sent (you )?the agreement|"
+    r"welcome aboard|got you (down|on the schedule))\b"
+)
+_WIND_DOWN = re.compile(
+    r"\b(here's my card|my card|give (us|me) a call|call (us|me) (whenever|anytime|if)|"
+    r"think (it )?over|whenever you're ready|no pressure|take your time|talk it over|"
+    r"when(ever)? you (decide|guys decide)|you have my number)\b"
+)
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def is_backchannel(text: str) -> bool:
+    """ "Mm-hm", "Okay.", "Yeah, right": a listener's signal, not a turn."""
+    ws = [w.strip(".,!?") for w in words(text)]
+    return 0 < len(ws) <= 3 and all(_BACKCHANNEL_WORD.fullmatch(w) for w in ws)
+
+
+def asks_question(text: str) -> bool:
+    return "?" in text
+
+
+def ends_mid_sentence(text: str) -> bool:
+    """Cut off: the text stops without a full stop, question or exclamation mark (or trails off in a dash)."""
+    stripped = text.rstrip()
+    return bool(stripped) and (stripped[-1] not in ".?!" or stripped.endswith(("-.", "—.")))
+
+
+def states_price(text: str) -> bool:
+    """A price for the job: a dollar amount in the thousands, or "your investment is ..."."""
+    return bool(_PRICE.search(text.lower()))
+
+
+def acknowledges(text: str) -> bool:
+    """The reply takes the concern on ("I hear you", "It is, I won't pretend ...") rather than talking past it."""
+    return bool(_ACKNOWLEDGE.search(text.lower()))
+
+
+def requests_explanation(text: str) -> bool:
+    return bool(_REQUESTS_EXPLANATION.search(text.lower()))
+
+
+def defers_answer(text: str) -> bool:
+    """A promise to answer later ("good question, I'll show you outside"), or the answer that keeps it."""
+    return bool(_DEFERS_ANSWER.search(text.lower()))
+
+
+def starts_with_answer(text: str) -> bool:
+    """Opens like an answer: yes or no (in its first few words), a number, "probably", "I'm good, thanks"."""
+    lowered = text.lower()
+    return bool(_ANSWER_START.search(lowered)) or bool(_YES_NO.search(" ".join(lowered.split()[:8])))
+
+
+def agrees_next_step(text: str) -> bool:
+    """A concrete next step: a booking or promised call with a day or time, or a signature."""
+    lowered = text.lower()
+    return bool(_DONE_DEAL.search(lowered)) or bool(_WHEN.search(lowered) and _COMMIT.search(lowered))
+
+
+def winds_down(text: str) -> bool:
+    """The visit being closed without commitment: a card, "call us whenever", "think it over"."""
+    return bool(_WIND_DOWN.search(text.lower()))
+
+
+def content_words(text: str) -> set[str]:
+    """Roughly stemmed words that carry the topic ("gutters" → "gutter")."""
+    out = set()
+    for w in words(text):
+        w = w.strip(".,!?'-")
+        if len(w) < 4 or _STOPWORD.fullmatch(w) or not w.isalpha():
+            continue
+        for suffix in ("ing", "es", "ed", "s"):
+            if w.endswith(suffix) and len(w) - len(suffix) >= 4:
+                w = w[: -len(suffix)]
+                break
+        out.add(w)
+    return out

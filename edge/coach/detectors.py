@@ -1,0 +1,397 @@
+"""The coach's detectors: each watches the conversation for its moment type and proposes candidates.
+
+A detector sees every final utterance in audio order (``observe``) and the passing of audio time
+(``tick``, every ~200 ms): timers such as "the rep has not addressed the objection 20 s later" are
+decided by time, not by the next utterance. Candidates go to the LLM (when they ask for it) and then
+the gate; a detector never nudges by itself.
+
+Every detector reads roles only from utterances whose speaker confidence clears
+``min_speaker_confidence``: below it, who said it is a guess, and a guess never triggers a nudge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from edge.coach import cues
+from edge.coach.semantic import SemanticScore
+from edge.coach.steps import StepCue
+from edge.coach.taxonomy import TAXONOMY, MomentType
+from edge.frames import Role, Utterance
+
+CUSTOMER_SIDE = (Role.CUSTOMER, Role.OTHER)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    type: MomentType
+    utterance_ids: tuple[str, ...]
+    """The utterances that make the moment (cited by the nudge)."""
+    confidence: float
+    at_s: float
+    """Audio time when the moment became decidable: the end of the triggering utterance, or a deadline."""
+    reason: str
+    exchange: str | None = None
+    """What was said, as the LLM is asked to label it (for the types it confirms)."""
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    min_speaker_confidence: float = 0.5
+    monologue_words: int = 150
+    """Rep words in one run of the floor (backchannels from others do not end it) that make a monologue."""
+    talk_window_s: float = 180.0
+    talk_ratio: float = 0.78
+    """Rep share of talk time over ``talk_window_s`` above which the rep dominates (the taxonomy says 75 %;
+    evaluated at utterance ends, 0.78 fires during the utterance that crosses it rather than just before)."""
+    interruption_window_s: float = 120.0
+    interruption_gap_s: float = 0.3
+    """A rep turn starting within this of a cut-off customer utterance's end interrupts it (or overlaps it)."""
+    objection_score: float = 0.45
+    """Semantic score from which a customer utterance is treated as a price objection and watched."""
+    objection_response_s: float = 20.0
+    """How long the rep has to acknowledge an objection."""
+    question_response_s: float = 22.0
+    """How long the rep has to answer (or promise to answer) a question."""
+    min_question_words: int = 4
+    semantic_score: float = 0.45
+    """Semantic score from which a semantic-only type becomes a candidate."""
+    llm_semantic_score: float = 0.35
+    """The same for the types the LLM confirms: its fast stage is there for recall, the LLM for precision."""
+    settle_s: float = 6.0
+    """A deferral to someone is held this long when another customer-side voice is in the room: if that
+    person answers for themselves, no decision maker is absent."""
+    next_step_lookback_s: float = 150.0
+    """How far back an agreed next step counts when the rep winds the visit down."""
+    wind_down_settle_s: float = 8.0
+    """How long the talk must stay wound down before "no next step" is decided."""
+
+
+class Detector(Protocol):
+    def observe(self, u: Utterance, view: CallView) -> list[Candidate]: ...
+    def tick(self, now_s: float, view: CallView) -> list[Candidate]: ...
+
+
+@dataclass
+class CallView:
+    """What the detectors know of the call so far."""
+
+    settings: DetectorSettings
+    utterances: list[Utterance] = field(default_factory=list)
+
+    def role(self, u: Utterance) -> Role | None:
+        """The utterance's role when attribution is sure enough to act on it."""
+        return u.role if u.speaker_confidence >= self.settings.min_speaker_confidence else None
+
+    def customer_side(self, u: Utterance) -> bool:
+        return self.role(u) in CUSTOMER_SIDE
+
+    def rep(self, u: Utterance) -> bool:
+        return self.role(u) == Role.REP
+
+    def customer_voices(self) -> set[str]:
+        return {u.speaker_id for u in self.utterances if self.customer_side(u) and not cues.is_backchannel(u.text)}
+
+
+class MonologueDetector:
+    """Rep words since the floor was last given: a question from the rep, or a real turn from anyone else."""
+
+    def __init__(self) -> None:
+        self._run: list[Utterance] = []
+        self._words = 0
+        self._requested = False
+        self._fired = False
+        self._last_other_text = ""
+
+    def observe(self, u: Utterance, view: CallView) -> list[Candidate]:
+        if view.rep(u):
+            if not self._run:
+                self._requested = cues.requests_explanation(self._last_other_text)
+            self._run.append(u)
+            self._words += len(cues.words(u.text))
+            if cues.asks_question(u.text):
+                self._reset()
+                return []
+            if self._words >= view.settings.monologue_words and not self._fired and not self._requested:
+                self._fired = True
+                confidence = min(x.speaker_confidence for x in self._run)
+                ids = tuple(x.id for x in self._run)
+                return [
+                    Candidate(
+                        MomentType.REP_MONOLOGUE, ids, confidence, u.end_s, f"{self._words} rep words, no question"
+                    )
+                ]
+        elif not cues.is_backchannel(u.text):
+            self._last_other_text = u.text
+            self._reset()
+        return []
+
+    def tick(self, now_s: float, view: CallView) -> list[Candidate]:
+        return []
+
+    def _reset(self) -> None:
+        self._run, self._words, self._fired = [], 0, False
+
+
+class TalkRatioDetector:
+    def __init__(self) -> None:
+        self._fired_at = -1e9
+
+    def observe(self, u: Utterance, view: CallView) -> list[Candidate]:
+        s = view.settings
+        end = u.end_s
+        if end < s.talk_window_s or end - self._fired_at < s.talk_window_s:
+            return []
+        start = end - s.talk_window_s
+        rep_s = other_s = 0.0
+        requested = False
+        for x in view.utterances:
+            overlap = min(x.end_s, end) - max(x.start_s, start)
+            if overlap <= 0:
+                continue
+            if view.rep(x):
+                rep_s += overlap
+            elif view.customer_side(x):
+                other_s += overlap
+                requested |= cues.requests_explanation(x.text)
+        total = rep_s + other_s
+        if total <= 0 or requested:
+            return []
+        ratio = rep_s / total
+        if ratio <= s.talk_ratio:
+            return []
+        self._fired_at = end
+        confidence = min(1.0, 0.5 + 2 * (ratio - s.talk_ratio))
+        return [Candidate(MomentType.TALK_RATIO_HIGH, (u.id,), confidence, end, f"rep {ratio:.0%} of talk, last 3 min")]
+
+    def tick(self, now_s: float, view: CallView) -> list[Candidate]:
+        return []
+
+
+class InterruptionDetector:
+    def __init__(self) -> None:
+        self._cuts: list[Utterance] = []
+
+    def observe(self, u: Utterance, view: CallView) -> list[Candidate]:
+        s = view.settings
+        if not view.rep(u) or cues.is_backchannel(u.text):
+            return []
+        before = [
+            x for x in view.utterances if x.id != u.id and x.start_s < u.start_s and not cues.is_backchannel(x.text)
+        ]
+        if not before:
+            return []
+        previous = max(before, key=lambda x: x.end_s)
+        cut_off = view.customer_side(previous) and cues.ends_mid_sentence(previous.text)
+        if not cut_off or u.start_s > previous.end_s + s.interruption_gap_s:
+            return []
+        self._cuts = [x for x in self._cuts if x.start_s >= u.start_s - s.interruption_window_s] + [u]
+        if len(self._cuts) < 2:
+            return []
+        confidence = min(x.speaker_confidence for x in self._cuts)
+        ids = tuple(x.id for x in self._cuts)
+        self._cuts = []
+        return [Candidate(MomentType.REP_INTERRUPTING, ids, confidence, u.end_s, "second cut-off in 2 min")]
+
+    def tick(self, now_s: float, view: CallView) -> list[Candidate]:
+        return []
+
+
+@dataclass
+class _Pending:
+    type: MomentType
+    trigger: Utterance
+    deadline_s: float
+    score: float
+    replies: list[Utterance] = field(default_factory=list)
+
+
+class UnaddressedDetector:
+    """Price objections and questions the rep's next turns leave unaddressed.
+
+    An objection is addressed when a reply acknowledges it; a question, when a reply answers it (says
+    yes or no, picks up its topic) or promises to. Until the deadline passes nothing is decided; a
+    question someone else on the customer side answers first was not the rep's to answer.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[_Pending] = []
+
+    def observe(self, u: Utterance, view: CallView, scores: dict[MomentType, SemanticScore] | None) -> None:
+        s = view.settings
+        for p in list(self._pending):
+            if u.id == p.trigger.id or u.start_s < p.trigger.start_s:
+                continue
+            if view.rep(u) or view.role(u) is None:
+                if cues.is_backchannel(u.text):
+                    continue
+                p.replies.append(u)
+                if self._addressed(p, u, latest=p is self._latest_question()):
+                    self._pending.remove(p)
+            elif (
+                p.type == MomentType.QUESTION_UNANSWERED
+                and not p.replies
+                and view.customer_side(u)
+                and u.speaker_id != p.trigger.speaker_id
+                and not cues.is_backchannel(u.text)
+            ):
+                self._pending.remove(p)  # another person took the question
+        if not view.customer_side(u) or cues.is_backchannel(u.text):
+            return
+        objection = scores.get(MomentType.PRICE_OBJECTION_UNADDRESSED) if scores else None
+        if objection is not None and objection.score >= s.objection_score:
+            kind, wait, score = MomentType.PRICE_OBJECTION_UNADDRESSED, s.objection_response_s, objection.score
+        elif cues.asks_question(u.text) and len(cues.words(u.text)) >= s.min_question_words:
+            kind, wait, score = MomentType.QUESTION_UNANSWERED, s.question_response_s, 0.7
+        else:
+            return
+        if kind == MomentType.PRICE_OBJECTION_UNADDRESSED:  # a second objection restates the first
+            self._pending = [p for p in self._pending if p.type != kind]
+        self._pending.append(_Pending(kind, u, u.end_s + wait, score))
+
+    def _latest_question(self) -> _Pending | None:
+        questions = [p for p in self._pending if p.type == MomentType.QUESTION_UNANSWERED]
+        return max(questions, key=lambda p: p.trigger.start_s) if questions else None
+
+    def tick(self, now_s: float, view: CallView) -> list[Candidate]:
+        out = []
+        for p in list(self._pending):
+            if now_s < p.deadline_s:
+                continue
+            self._pending.remove(p)
+            if not p.replies:
+                continue  # the rep has not spoken since: not a response that missed, nothing to coach yet
+            confidence = round(
+                p.score * min(p.trigger.speaker_confidence, *(r.speaker_confidence for r in p.replies)), 3
+            )
+            exchange = f'Customer: "{p.trigger.text}"\n' + "".join(f'Rep: "{r.text}"\n' for r in p.replies[:3])
+            ids = (p.trigger.id, *(r.id for r in p.replies[:3]))
+            reason = "no acknowledgement" if p.type == MomentType.PRICE_OBJECTION_UNADDRESSED else "no answer"
+            out.append(
+                Candidate(p.type, ids, confidence, p.deadline_s, f"{reason} in {len(p.replies)} rep turns", exchange)
+            )
+        return out
+
+    @staticmethod
+    def _addressed(p: _Pending, reply: Utterance, latest: bool) -> bool:
+        if p.type == MomentType.PRICE_OBJECTION_UNADDRESSED:
+            return cues.acknowledges(reply.text)
+        # A bare "yes"/"no" answers only the question just asked; a promise or the question's topic, any.
+        topic = cues.content_words(p.trigger.text)
+        return (
+            (latest and cues.starts_with_answer(reply.text))
+            or cues.defers_answer(reply.text)
+            or bool(topic & cues.content_words(reply.text))
+        )
+
+
+class PriceBeforeStepsDetector:
+    """The rep's first price, against the rubric steps that should come before it."""
+
+    def __init__(self, before_price: dict[str, StepCue]) -> None:
+        self._steps = before_price
+        self._covered: set[str] = set()
+        self._done = False
+
+    def observe(self, u: Utterance, view: CallView) -> list[Candidate]:
+        if self._done or view.role(u) is None:
+            return []
+        if view.rep(u) and cues.states_price(u.text):
+            self._done = True
+            missing = [step for step in self._steps if step not in self._covered]
+            if missing:
+                reason = "price before " + ", ".join(missing)
+                return [Candidate(MomentType.STEP_SKIPPED_BEFORE_PRICE, (u.id,), u.speaker_confidence, u.end_s, reason)]
+            return []
+        for step, cue in self._steps.items():
+            if cue.covered_by(u.text, view.rep(u)):
+                self._covered.add(step)
+        return []
+
+    def tick(self, now_s: float, view: CallView) -> list[Candidate]:
+        return []
+
+
+class SemanticDetector:
+    """Utterance-level types (decision maker, competitor, buying signal) from the semantic stage."""
+
+    def __init__(self) -> None:
+        self._held: list[tuple[Candidate, Utterance]] = []
+
+    def observe(self, u: Utterance, view: CallView, scores: dict[MomentType, SemanticScore] | None) -> list[Candidate]:
+        s = view.settings
+        out = []
+        for candidate, trigger in list(self._held):
+            if view.customer_side(u) and u.speaker_id != trigger.speaker_id and not cues.is_backchannel(u.text):
+                self._held.remove((candidate, trigger))  # the other person is here and speaks for themselves
+            elif view.role(u) is not None:
+                self._held.remove((candidate, trigger))
+                out.append(candidate)
+        if not view.customer_side(u) or not scores or cues.is_backchannel(u.text):
+            return out
+        for t in (MomentType.DECISION_MAKER_OBJECTION, MomentType.COMPETITOR_MENTIONED, MomentType.BUYING_SIGNAL):
+            score = scores.get(t)
+            floor = s.llm_semantic_score if TAXONOMY[t].llm_confirms else s.semantic_score
+            if score is None or score.score < floor:
+                continue
+            confidence = round(score.score * u.speaker_confidence, 3)
+            reason = f"{'cue, ' if score.cue else ''}nearest example: {score.nearest!r}"
+            candidate = Candidate(t, (u.id,), confidence, u.end_s, reason, f'Customer: "{u.text}"\n')
+            others_here = view.customer_voices() - {u.speaker_id}
+            if t == MomentType.DECISION_MAKER_OBJECTION and others_here:
+                self._held.append((candidate, u))
+            else:
+                out.append(candidate)
+        return out
+
+    def tick(self, now_s: float, view: CallView) -> list[Candidate]:
+        out = []
+        for candidate, trigger in list(self._held):
+            if now_s >= trigger.end_s + view.settings.settle_s:
+                self._held.remove((candidate, trigger))
+                out.append(candidate)
+        return out
+
+
+class WindDownDetector:
+    """The rep closing the visit with no next step. Visits end in stages ("here's my card" ... "oh, and the
+    bathroom?" ... "call us whenever"), so a wind-down is decided once the talk has stayed wound down for
+    ``wind_down_settle_s``: a real question or a new topic from the customer reopens the visit."""
+
+    def __init__(self) -> None:
+        self._pending: Utterance | None = None
+        self._priced = False
+        self._fired = False
+
+    def observe(self, u: Utterance, view: CallView) -> list[Candidate]:
+        s = view.settings
+        if self._fired:
+            return []
+        self._priced |= view.rep(u) and cues.states_price(u.text)
+        if _commits(u, view) or (self._pending is not None and view.customer_side(u) and _reopens(u.text)):
+            self._pending = None
+        # Only after an offer: before the price, "reach out" or "let me know" is not the visit ending.
+        if self._priced and view.rep(u) and cues.winds_down(u.text) and not _commits(u, view):
+            recent = [x for x in view.utterances if x.end_s >= u.end_s - s.next_step_lookback_s and x.id != u.id]
+            if not any(_commits(x, view) for x in recent):
+                self._pending = u
+        return []
+
+    def tick(self, now_s: float, view: CallView) -> list[Candidate]:
+        u = self._pending
+        if u is None or now_s < u.end_s + view.settings.wind_down_settle_s:
+            return []
+        self._pending, self._fired = None, True
+        deadline = u.end_s + view.settings.wind_down_settle_s
+        return [Candidate(MomentType.NO_NEXT_STEP, (u.id,), u.speaker_confidence, deadline, "wound down, no next step")]
+
+
+def _commits(u: Utterance, view: CallView) -> bool:
+    """The rep stating a next step as settled (a proposal put as a question is not yet agreed)."""
+    return view.rep(u) and not cues.asks_question(u.text) and cues.agrees_next_step(u.text)
+
+
+def _reopens(text: str) -> bool:
+    """A customer turn that keeps the visit going: a question, or more than a goodbye."""
+    return cues.asks_question(text) or len(cues.words(text)) > 8

@@ -1,0 +1,81 @@
+"""The gate: which candidates become nudges. Alert fatigue kills live coaching, so it says no often.
+
+Per type: a confidence threshold (raised when the LLM could not confirm) and a cooldown; per call: a
+budget of nudges. Every candidate is logged with the reason it fired or not, so a manager (or an
+eval) can see what the coach held back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edge.coach.detectors import Candidate
+from edge.coach.taxonomy import TAXONOMY, MomentType
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    budget_per_call: int = 8
+    """Nudges one call may get, whatever happens."""
+    unconfirmed_margin: float = 0.25
+    """Added to the threshold of a type that wants the LLM's confirmation when the LLM gave none."""
+    confirmed_weight: float = 0.5
+    """Share of a confirmed candidate's confidence that the LLM's yes carries (the rest is the fast stage's)."""
+    thresholds: dict[str, float] = field(default_factory=dict)
+    """Per-type overrides of the taxonomy's thresholds (type name → 0-1)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The LLM's label for a candidate's exchange."""
+
+    label: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    candidate: Candidate
+    fired: bool
+    why: str
+    confidence: float
+    """After the LLM's say."""
+    verdict: Verdict | None
+
+
+class Gate:
+    def __init__(self, settings: GateSettings | None = None) -> None:
+        self.settings = settings or GateSettings()
+        self.log: list[GateDecision] = []
+        self._last_fired_s: dict[MomentType, float] = {}
+        self._fired = 0
+
+    def threshold(self, t: MomentType) -> float:
+        return self.settings.thresholds.get(t.value, TAXONOMY[t].threshold)
+
+    def decide(self, candidate: Candidate, verdict: Verdict | None) -> GateDecision:
+        decision = self._decide(candidate, verdict)
+        self.log.append(decision)
+        if decision.fired:
+            self._fired += 1
+            self._last_fired_s[candidate.type] = candidate.at_s
+        return decision
+
+    def _decide(self, c: Candidate, verdict: Verdict | None) -> GateDecision:
+        s = self.settings
+        threshold, confidence = self.threshold(c.type), c.confidence
+        if TAXONOMY[c.type].llm_confirms:
+            if verdict is None:
+                threshold += s.unconfirmed_margin
+            elif verdict.label != c.type.value:
+                return GateDecision(c, False, f"LLM says {verdict.label}", confidence, verdict)
+            else:
+                confidence = s.confirmed_weight + (1 - s.confirmed_weight) * confidence
+        if confidence < threshold:
+            return GateDecision(c, False, f"confidence {confidence:.2f} < {threshold:.2f}", confidence, verdict)
+        last = self._last_fired_s.get(c.type)
+        if last is not None and c.at_s - last < TAXONOMY[c.type].cooldown_s:
+            return GateDecision(c, False, f"cooldown ({c.at_s - last:.0f} s since the last)", confidence, verdict)
+        if self._fired >= s.budget_per_call:
+            return GateDecision(c, False, "call's nudge budget spent", confidence, verdict)
+        return GateDecision(c, True, "fired", confidence, verdict)

@@ -1,0 +1,117 @@
+"""The semantic stage: what kind of moment a customer's utterance is, in milliseconds.
+
+Two readings, combined into one score per type:
+- nearest exemplars: the utterance's MiniLM embedding against the taxonomy's examples (for) and
+  counter-examples (against); a sentence nearer a counter-example than any example scores low;
+- a cue: the few phrasings that make a type all but certain ("how soon could you", "another
+  company quoted us").
+
+The score is a ranking, not a probability; the LLM confirms what passes (``confirmer``), and the gate
+applies the type's threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from edge.coach.taxonomy import TAXONOMY, MomentType
+
+_CUES: dict[MomentType, re.Pattern[str]] = {
+    MomentType.PRICE_OBJECTION_UNADDRESSED: re.compile(
+        r"\b(a lot (more|of money|right now)|too (much|expensive|pricey)|expensive|steep|pricey|over (our|my) budget|"
+        r"out of (our|my) (budget|range)|can't (afford|swing|do that)|don't have that|more than (i|we)('d)? "
+        r"(was |were )?(expecting|figuring|figured|thought|thinking|budgeted|planned)|that's (a lot|crazy|insane)|"
+        r"(wow|whoa|yikes)\b.{0,40}\b(thousand|grand|\$|price|money)|sticker shock)"
+    ),
+    MomentType.DECISION_MAKER_OBJECTION: re.compile(
+        r"\b((talk|check|run (it|this|that) by|ask|discuss|go over (it|this)) (it )?(with|to)? ?my "
+        r"(wife|husband|partner|spouse|sister|brother|mom|mother|dad|father|son|daughter|landlord|"
+        r"business partner)|without (talking to |asking )?my (wife|husband|partner|spouse|sister|brother|landlord)|"
+        r"(wife|husband|partner|spouse|sister|brother|landlord|co-?owner)('s)? (has|have|needs?|would need|got) "
+        r"to (see|sign|approve|weigh in|look|agree|be here|decide)|(he|she|they)'?(s| is| are| has| have)? "
+        r"(the one who|gonna have to|going to have to|got to|has to|have to) (decide|sign|approve|see)|"
+        r"(gotta|got to|have to|need to|i'd have to) talk to \w+( about (it|this|that))? first|"
+        r"can'?t (really )?(decide|say yes|sign)( anything| something| to something)?( like this| this big)?"
+        r"( today| by myself| on my own| alone| anyway)|handles (all )?(the )?(money|finances|bills|budget)|"
+        r"on the deed|(gonna|going to) want to see (it|the number|the numbers)|"
+        r"(wife|husband|partner)('s| is) (working|away|out of town|at work|traveling))"
+    ),
+    MomentType.COMPETITOR_MENTIONED: re.compile(
+        r"\b((another|other) (company|companies|guys|outfit|contractor|installer)|(got|have|had|getting) "
+        r"(a |another |other |a couple )?(quote|quotes|estimate|estimates|bid|bids)|quoted (us|me)|"
+        r"came (out|by) .{0,30}(quote|estimate|price|offer)|(their|his|her) (price|quote|offer|estimate) was|"
+        r"(comparing|compare) (quotes|prices|estimates)|(almost|nearly) (signed|went) with|knocked on (our|my) door|"
+        r"door to door|(guy|man|lady|woman|rep|salesman|somebody|someone|company) from .{0,40}"
+        r"(said|quoted|offer|price|cover|deal|cheaper))"
+    ),
+    MomentType.BUYING_SIGNAL: re.compile(
+        r"\b(how soon|when (can|could|would) (you|your|y'all|we|they) (start|get|come|do|install|have|be|put)|"
+        r"(get|put) (us |it )?on (the|your) (schedule|calendar)|where do (i|we) sign|"
+        r"what('s| is| do) (the next step|we need to do)|sign (us|me) up|"
+        r"if we (went|go|did|do) (with|ahead).{0,60}(when|how soon|start))"
+    ),
+}
+
+
+class TextEmbedder(Protocol):
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class SemanticSettings:
+    similarity_floor: float = 0.25
+    """Exemplar similarity that scores 0."""
+    similarity_full: float = 0.65
+    """Exemplar similarity that scores 1."""
+    exemplar_weight: float = 0.5
+    """Share of the score from the exemplars; the rest is the cue."""
+    types: tuple[MomentType, ...] = field(default_factory=lambda: tuple(_CUES))
+
+
+@dataclass(frozen=True)
+class SemanticScore:
+    type: MomentType
+    score: float
+    """0-1."""
+    nearest: str
+    """The example nearest the utterance (for the candidate log)."""
+    cue: bool
+
+
+class SemanticStage:
+    def __init__(self, embedder: TextEmbedder | None, settings: SemanticSettings | None = None) -> None:
+        self.settings = settings or SemanticSettings()
+        self._embedder = embedder
+        self._exemplars: dict[MomentType, tuple[np.ndarray, np.ndarray, tuple[str, ...]]] = {}
+        if embedder is not None:
+            for t in self.settings.types:
+                d = TAXONOMY[t]
+                pos = embedder.embed(list(d.examples))
+                neg = embedder.embed(list(d.counter_examples)) if d.counter_examples else np.zeros((0, pos.shape[1]))
+                self._exemplars[t] = (pos, neg, d.examples)
+
+    def score(self, text: str) -> dict[MomentType, SemanticScore]:
+        s = self.settings
+        lowered = text.lower()
+        vector = self._embedder.embed([text])[0] if self._embedder is not None else None
+        out = {}
+        for t in s.types:
+            cue = bool(_CUES[t].search(lowered))
+            exemplar, nearest = 0.0, ""
+            if vector is not None:
+                pos, neg, examples = self._exemplars[t]
+                sims = pos @ vector
+                best = float(sims.max())
+                nearest = examples[int(sims.argmax())]
+                against = float((neg @ vector).max()) if len(neg) else -1.0
+                if against < best:  # nearer a counter-example than any example: not this type
+                    exemplar = float(
+                        np.clip((best - s.similarity_floor) / (s.similarity_full - s.similarity_floor), 0, 1)
+                    )
+            weight = s.exemplar_weight if vector is not None else 0.0
+            out[t] = SemanticScore(t, round(weight * exemplar + (1 - weight) * float(cue), 3), nearest, cue)
+        return out

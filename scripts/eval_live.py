@@ -1,0 +1,163 @@
+"""Live-coach evaluation: labelled conversations replayed through the coach, nudges scored.
+
+    .venv/bin/python scripts/eval_live.py --split dev|test [--no-llm] [--verbose]
+    .venv/bin/python scripts/eval_live.py --data DIR [...]
+
+Text mode: each conversation's utterances reach the coach at their end times (audio time advancing
+in 200 ms ticks), with their labelled speakers and full speaker confidence; timings come from the
+rendered corpus when it exists (``$RIDEALONG_HOME/corpus/neural/clean``), else are estimated from
+the words. A nudge catches a labelled moment if it fires between the start of the labelled
+utterance and the type's ``hit_window_s`` after its end (``scripts/live_eval/scoring.py``).
+
+Reports per type and overall precision, recall and F1, false nudges per hour of conversation, and
+nudge latency (from the moment a nudge became decidable — its triggering utterance's end, or the
+deadline an objection or question went unaddressed — to sent) p50/p95, in audio time plus the
+coach's own processing time. The last line of stdout is a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from edge.coach.coach import CoachSettings, LiveCoach, rep_is_speaking
+from edge.coach.confirmer import InlineConfirmations, LlmConfirmer
+from edge.coach.semantic import SemanticStage
+from models.loaders import load_llm, load_text_embedder
+from models.store import ModelStore
+from scripts.live_eval.conversations import Conversation, load
+from scripts.live_eval.scoring import FiredAt, Score
+
+ROOT = Path(__file__).resolve().parents[1]
+CALLS = ROOT / "tests" / "corpus" / "calls"
+SPLITS = ROOT / "tests" / "corpus" / "splits.json"
+TICK_S = 0.2
+TAIL_S = 40.0  # audio time replayed after the last utterance, so deadlines still expire
+
+
+@dataclass(frozen=True)
+class Replay:
+    nudges: list[FiredAt]
+    processing_s: float
+    llm_calls: int
+
+
+def replay_text(conversation: Conversation, coach: LiveCoach) -> Replay:
+    """Utterances reach the coach as they end; timers see audio time pass in 200 ms ticks."""
+    pending = sorted(conversation.utterances, key=lambda u: (u.end_s, u.id))
+    fired: list[FiredAt] = []
+    started, t, i = time.perf_counter(), 0.0, 0
+    while t <= conversation.duration_s + TAIL_S:
+        speaking = rep_is_speaking(list(conversation.utterances), t)
+        out = []
+        while i < len(pending) and pending[i].end_s <= t:
+            out += coach.observe(pending[i], speaking)
+            i += 1
+        out += coach.tick(t, speaking)
+        fired += [
+            FiredAt(f.nudge.moment.type, t, t - f.decision.candidate.at_s, f.decision.candidate.reason) for f in out
+        ]
+        t = round(t + TICK_S, 3)
+    coach.close()
+    llm_calls = sum(1 for d in coach.gate.log if d.verdict is not None)
+    return Replay(fired, time.perf_counter() - started, llm_calls)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--split", choices=("dev", "test"))
+    source.add_argument("--data", type=Path, nargs="+", help="folders of conversation JSON files")
+    parser.add_argument("--rendered", type=Path, default=ModelStore().settings.home / "corpus" / "neural" / "clean")
+    parser.add_argument("--no-llm", action="store_true", help="fast stages only (as when the model is missing)")
+    parser.add_argument("--verbose", action="store_true", help="list every false nudge and missed moment")
+    args = parser.parse_args(argv)
+
+    if args.split:
+        files = [CALLS / f"{i}.json" for i in json.loads(SPLITS.read_text())[args.split]]
+    else:
+        files = sorted(p for d in args.data for p in d.glob("*.json"))
+    if not files:
+        parser.error("no conversation files")
+    store = ModelStore()
+    semantic = SemanticStage(load_text_embedder(store))
+    confirmer = None if args.no_llm else LlmConfirmer(load_llm(store))
+    score, latencies, hours, processing, llm_calls = Score(), [], 0.0, 0.0, 0
+    for path in files:
+        conversation = load(path, args.rendered)
+        confirmations = InlineConfirmations(confirmer) if confirmer else None
+        coach = LiveCoach(conversation.id, conversation.trade, semantic, confirmations, CoachSettings())
+        replay = replay_text(conversation, coach)
+        score.add(conversation.id, conversation.moments, replay.nudges)
+        latencies += [n.latency_s for n in replay.nudges]
+        hours += conversation.duration_s / 3600
+        processing += replay.processing_s
+        llm_calls += replay.llm_calls
+        print(f"{conversation.id:12} {conversation.duration_s / 60:5.1f} min  {len(conversation.moments):2} moments  "
+              f"{len(replay.nudges):2} nudges  (times: {conversation.timed_by})", flush=True)  # fmt: skip
+    summary = summarise(score, latencies, hours, processing / max(1, len(files)), llm_calls, confirmer is not None)
+    print_table(score, summary)
+    if args.verbose:
+        for call_id, n in score.false_nudges:
+            print(f"  false  {call_id} {n.type} at {n.fire_s:.1f} s: {n.reason}")
+        for call_id, m in score.missed:
+            print(f"  missed {call_id} {m.type} at {m.utterance_id} ({m.start_s:.1f}-{m.end_s:.1f} s)")
+    print(json.dumps(summary))
+    return 0
+
+
+def summarise(
+    score: Score, latencies: list[float], hours: float, processing_s: float, llm_calls: int, llm: bool
+) -> dict[str, object]:
+    total = score.overall()
+    per_type = {
+        t: {"moments": c.moments, "nudges": c.nudges, "hits": c.hits, "precision": _r(c.precision),
+            "recall": _r(c.recall), "f1": _r(c.f1)}
+        for t, c in score.per_type.items()
+    }  # fmt: skip
+    return {
+        "overall": {
+            "precision": _r(total.precision),
+            "recall": _r(total.recall),
+            "f1": _r(total.f1),
+            "false_nudges_per_hour": round(len(score.false_nudges) / hours, 2) if hours else None,
+            "latency_p50_s": _r(float(np.percentile(latencies, 50))) if latencies else None,
+            "latency_p95_s": _r(float(np.percentile(latencies, 95))) if latencies else None,
+            "moments": total.moments,
+            "nudges": total.nudges,
+            "hours": round(hours, 3),
+            "llm": llm,
+            "llm_confirmations": llm_calls,
+            "processing_s_per_call": round(processing_s, 2),
+        },
+        "per_type": per_type,
+    }
+
+
+def print_table(score: Score, summary: dict[str, object]) -> None:
+    print(f"\n{'type':30} {'moments':>7} {'nudges':>6} {'hits':>4} {'P':>5} {'R':>5} {'F1':>5}")
+    for t, c in score.per_type.items():
+        print(f"{t:30} {c.moments:7} {c.nudges:6} {c.hits:4} {_f(c.precision)} {_f(c.recall)} {_f(c.f1)}")
+    overall = summary["overall"]
+    print("\noverall: " + ", ".join(f"{k}={v}" for k, v in overall.items()))  # type: ignore[attr-defined]
+
+
+def _f(x: float | None) -> str:
+    return f"{x:5.2f}" if x is not None else "    -"
+
+
+def _r(x: float | None) -> float | None:
+    return round(x, 3) if x is not None else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Scoring nudges against labelled moments.
+
+A nudge catches a labelled moment of its type if it fires between the start of the labelled
+utterance and ``hit_window_s`` (the taxonomy's, per type) after its end. Each moment is caught at
+most once and each nudge catches at most one moment (earliest first); every nudge that catches
+nothing is a false nudge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from edge.coach.taxonomy import TAXONOMY, MomentType
+from scripts.live_eval.conversations import LabelledMoment
+
+
+@dataclass(frozen=True)
+class FiredAt:
+    type: str
+    fire_s: float
+    """Audio time the nudge was sent."""
+    latency_s: float
+    """From the moment it became decidable (its triggering utterance's end, or its deadline) to sent."""
+    reason: str = ""
+
+
+@dataclass
+class TypeCounts:
+    moments: int = 0
+    nudges: int = 0
+    hits: int = 0
+    caught: int = 0
+
+    @property
+    def precision(self) -> float | None:
+        return self.hits / self.nudges if self.nudges else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.caught / self.moments if self.moments else None
+
+    @property
+    def f1(self) -> float | None:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p and r else (0.0 if p is not None and r is not None else None)
+
+
+@dataclass
+class Score:
+    per_type: dict[str, TypeCounts] = field(default_factory=lambda: {t.value: TypeCounts() for t in MomentType})
+    false_nudges: list[tuple[str, FiredAt]] = field(default_factory=list)
+    missed: list[tuple[str, LabelledMoment]] = field(default_factory=list)
+
+    def add(self, call_id: str, moments: Sequence[LabelledMoment], nudges: Sequence[FiredAt]) -> None:
+        free = sorted(nudges, key=lambda n: n.fire_s)
+        for m in sorted(moments, key=lambda m: m.start_s):
+            counts = self.per_type[m.type]
+            counts.moments += 1
+            window_end = m.end_s + TAXONOMY[MomentType(m.type)].hit_window_s
+            hit = next((n for n in free if n.type == m.type and m.start_s <= n.fire_s <= window_end), None)
+            if hit is None:
+                self.missed.append((call_id, m))
+                continue
+            free.remove(hit)
+            counts.caught += 1
+            counts.hits += 1
+        for n in nudges:
+            self.per_type[n.type].nudges += 1
+        self.false_nudges += [(call_id, n) for n in free]
+
+    def overall(self) -> TypeCounts:
+        total = TypeCounts()
+        for c in self.per_type.values():
+            total.moments += c.moments
+            total.nudges += c.nudges
+            total.hits += c.hits
+            total.caught += c.caught
+        return total

@@ -2,7 +2,8 @@
 
 Two supervised tasks joined by a bounded queue: capture stores the audio (about once a second, so
 a crash loses at most that) and hands chunks on; recognition runs the pipeline in a worker thread,
-so a slow decode never stalls capture, and stores each utterance the moment it exists.
+so a slow decode never stalls capture, and stores each utterance the moment it exists. With a coach,
+a third task watches the window and sends nudges (``edge/coach/session.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from edge.call_store import CallStore
 from edge.clock import Clock, MonotonicClock
+from edge.coach.session import CoachSession
 from edge.frames import AudioChunk, CallEnded, Utterance
 from edge.speech_pipeline import SpeechPipeline
 from edge.supervisor import Supervisor
@@ -35,6 +37,8 @@ class _Progress:
     """What the two tasks have done so far, read when the call ends (however it ends)."""
 
     captured_s: float = 0.0
+    recognised_s: float = 0.0
+    """Audio the pipeline has been through: the coach's "now" (its timers cannot run ahead of the words)."""
     utterances: int = 0
 
 
@@ -53,10 +57,13 @@ class CallRunner:
         window: RollingWindow | None = None,
         settings: RunnerSettings | None = None,
         clock: Clock | None = None,
+        make_coach: Callable[[str], CoachSession] | None = None,
     ) -> None:
         self.settings = settings or RunnerSettings()
         self.window = window or RollingWindow()
         self.pipeline: SpeechPipeline | None = None
+        self.coach: CoachSession | None = None
+        self._make_coach = make_coach
         self._store = store
         self._make_pipeline = make_pipeline
         self._clock = clock or MonotonicClock()
@@ -76,8 +83,12 @@ class CallRunner:
         queue: asyncio.Queue[AudioChunk | None] = asyncio.Queue(maxsize=max(1, int(self.settings.queue_s * 10)))
         progress = _Progress()
         supervisor = Supervisor()
-        supervisor.start("capture", self._capture(source, call_id, queue, progress))
-        supervisor.start("recognise", self._recognise(pipeline, queue, progress))
+        self.coach = coach = self._make_coach(call_id) if self._make_coach else None
+        if coach is not None:
+            self.window.subscribe(coach.subscriber)
+            supervisor.start("coach", coach.run(lambda: progress.recognised_s))
+        supervisor.start("capture", self._capture(source, call_id, queue, progress, coach))
+        supervisor.start("recognise", self._recognise(pipeline, queue, progress, coach))
         try:
             await supervisor.wait()
         finally:
@@ -92,12 +103,15 @@ class CallRunner:
         call_id: str,
         queue: asyncio.Queue[AudioChunk | None],
         progress: _Progress,
+        coach: CoachSession | None,
     ) -> None:
         pending: list[AudioChunk] = []
         try:
             async for chunk in source:
                 pending.append(chunk)
                 progress.captured_s = chunk.end_s
+                if coach is not None:
+                    coach.audio_clock(chunk.end_s, chunk.t_mono_ns)
                 if chunk.end_s - pending[0].start_s >= self.settings.audio_commit_s:
                     self._commit_audio(call_id, pending)
                     pending = []
@@ -111,11 +125,20 @@ class CallRunner:
             self._store.add_audio(call_id, np.concatenate([c.samples for c in chunks]), chunks[0].start_sample)
 
     async def _recognise(
-        self, pipeline: SpeechPipeline, queue: asyncio.Queue[AudioChunk | None], progress: _Progress
+        self,
+        pipeline: SpeechPipeline,
+        queue: asyncio.Queue[AudioChunk | None],
+        progress: _Progress,
+        coach: CoachSession | None,
     ) -> None:
-        while (chunk := await queue.get()) is not None:
-            self._keep(await asyncio.to_thread(pipeline.process, chunk), progress)
-        self._keep(await asyncio.to_thread(pipeline.flush), progress)
+        try:
+            while (chunk := await queue.get()) is not None:
+                self._keep(await asyncio.to_thread(pipeline.process, chunk), progress)
+                progress.recognised_s = chunk.end_s
+            self._keep(await asyncio.to_thread(pipeline.flush), progress)
+        finally:
+            if coach is not None:
+                coach.finish()
 
     def _keep(self, utterances: list[Utterance], progress: _Progress) -> None:
         for utterance in utterances:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.frames import Role, Utterance
+from edge.frames import Nudge, Role, Utterance
 from edge.store_schema import MIGRATIONS
 
 
@@ -151,6 +151,31 @@ class CallStore:
 
     def relabels(self, call_id: str) -> list[dict[str, Any]]:
         return list(self.db["relabels"].rows_where("call_id = ?", [call_id], order_by="utterance_id"))
+
+    def add_nudge(self, nudge: Nudge, reason: str, latency_s: float | None = None) -> None:
+        m = nudge.moment
+        self.db.table("nudges").insert(
+            {"call_id": m.call_id, "type": m.type, "utterance_ids": json.dumps(list(m.utterance_ids)),
+             "confidence": m.confidence, "at_s": m.at_s, "pattern": nudge.pattern, "reason": reason,
+             "latency_s": latency_s, "sent_at": _now()}
+        )  # fmt: skip
+
+    def add_coach_candidate(
+        self, call_id: str, type_: str, utterance_ids: tuple[str, ...], confidence: float, at_s: float,
+        fired: bool, why: str, llm_label: str | None,
+    ) -> None:  # fmt: skip
+        self.db.table("coach_candidates").insert(
+            {"call_id": call_id, "type": type_, "utterance_ids": json.dumps(list(utterance_ids)),
+             "confidence": confidence, "at_s": at_s, "fired": int(fired), "why": why, "llm_label": llm_label}
+        )  # fmt: skip
+
+    def nudges(self, call_id: str) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT * FROM nudges WHERE call_id = ? ORDER BY id", [call_id])
+        return [dict(r, utterance_ids=json.loads(r["utterance_ids"])) for r in rows]
+
+    def coach_candidates(self, call_id: str) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT * FROM coach_candidates WHERE call_id = ? ORDER BY id", [call_id])
+        return [dict(r, utterance_ids=json.loads(r["utterance_ids"]), fired=bool(r["fired"])) for r in rows]
 
     def log_event(self, call_id: str | None, kind: str, detail: dict[str, Any]) -> None:
         self.db.table("events").insert({"call_id": call_id, "at": _now(), "kind": kind, "detail": json.dumps(detail)})

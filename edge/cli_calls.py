@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 from edge.call_store import CallStore
 from edge.frames import AudioChunk, Role, Utterance
 from models.loaders import DEFAULT_ASR
+from rubric_cache.starter import TRADES
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from edge.coach.coach import FiredNudge
 
 ROLE_STYLE = {Role.REP: "cyan", Role.CUSTOMER: "yellow", Role.OTHER: "magenta", Role.UNKNOWN: "white"}
 LOW_CONFIDENCE = 0.6
@@ -37,6 +40,9 @@ def add_parsers(sub: Any) -> None:
         p.add_argument("--rep", help="the enrolled rep on this call (see `ridealong enroll`)")
         p.add_argument("--asr", default=DEFAULT_ASR, help="ASR model (see `ridealong models list`)")
         p.add_argument("--no-second-pass", action="store_true", help="skip the re-alignment after the call")
+        p.add_argument("--trade", choices=sorted(TRADES), help="the visit's trade: the coach checks its starter rubric")
+        p.add_argument("--no-coach", action="store_true", help="transcribe only, no live coach")
+        p.add_argument("--no-llm", action="store_true", help="coach with the fast stages only (stricter)")
 
     replay = sub.add_parser("replay", help="run the edge pipeline on an audio file as if it were live")
     replay.add_argument("wav", type=Path)
@@ -101,6 +107,14 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
     voiceprint = VoiceprintBook(store).get(args.rep) if args.rep else None  # fails before any model loads
     models = SpeechModels(ModelStore(), args.asr)
     models.load()  # now: a missing model fails before the call starts, not at its first words
+    coach = None
+    if not args.no_coach:
+        from edge.coach.models import CoachModels
+
+        coach = CoachModels(ModelStore(), use_llm=not args.no_llm)
+        coach.load()
+        if coach.llm_unavailable:
+            console.print(f"[yellow]live coach: fast stages only, stricter thresholds[/] (LLM {coach.llm_unavailable})")
     stop = None
     source: AsyncIterable[AudioChunk]
     if args.command == "replay":
@@ -127,6 +141,9 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
         on_call_started=lambda call_id: console.print(f"call {call_id} → {args.db}\n"),
         second_pass=not args.no_second_pass,
         stop=stop,
+        coach=coach,
+        trade=args.trade,
+        on_nudge=lambda f: console.print(format_nudge(f)),
     )
     stats = result.stats
     rtf = stats.busy_s / result.end_s if result.end_s else 0.0
@@ -213,6 +230,17 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+def format_nudge(fired: FiredNudge) -> str:
+    from rich.markup import escape
+
+    m = fired.nudge.moment
+    cited = escape(f"[{', '.join(m.utterance_ids)}]")
+    return (
+        f"[bold red]  ⟶ nudge[/] [bold]{m.type}[/] ({fired.nudge.pattern}) at {m.at_s:.1f} s, "
+        f"confidence {m.confidence:.2f}: {escape(fired.decision.candidate.reason)} [dim]{cited}[/]"
+    )
+
+
 def _calls(args: argparse.Namespace) -> int:
     console = _console()
     store = CallStore(args.db)
@@ -245,12 +273,22 @@ def _show(store: CallStore, console: Console, call_id: str, pass_: str, as_json:
     utterances = store.utterances(call_id, pass_)
     if pass_ == "second" and not utterances:
         pass_, utterances = "online", store.utterances(call_id)  # no second pass was run
+    from rich.markup import escape
+
+    nudges = store.nudges(call_id)
     if as_json:
-        print(json.dumps({"call": asdict(record), "pass": pass_, "utterances": [_as_dict(u) for u in utterances]}))
+        out = {"call": asdict(record), "pass": pass_, "utterances": [_as_dict(u) for u in utterances], "nudges": nudges}
+        print(json.dumps(out))
         return 0
     console.print(f"call {record.id} ({record.status}, {record.source}), {pass_} pass\n")
     for u in utterances:
         console.print(format_utterance(u))
+    if nudges:
+        console.print(f"\n{len(nudges)} nudges from the live coach:")
+        for n in nudges:
+            cited = escape(f"[{', '.join(n['utterance_ids'])}]")
+            line = f"  {n['at_s']:7.1f} s  [bold]{n['type']}[/] ({n['confidence']:.2f}): {escape(n['reason'])}"
+            console.print(f"{line} [dim]{cited}[/]")
     return 0
 
 

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from edge.call_runner import CallRunner, RunnerSettings
 from edge.call_store import CallStore
+from edge.coach.coach import FiredNudge
+from edge.coach.models import CoachModels
+from edge.coach.session import CoachSession
 from edge.enrollment import Voiceprint
 from edge.frames import AudioChunk, CallEnded, Utterance
 from edge.realign import Realignment, realign_call
@@ -28,6 +31,7 @@ class RecordedCall:
     utterances: int
     stats: PipelineStats
     second_pass: Realignment | None
+    nudge_latencies_s: tuple[float, ...] = ()
 
 
 def record_call(
@@ -42,9 +46,14 @@ def record_call(
     stop: Callable[[], None] | None = None,
     settings: PipelineSettings | None = None,
     runner_settings: RunnerSettings | None = None,
+    coach: CoachModels | None = None,
+    trade: str | None = None,
+    on_nudge: Callable[[FiredNudge], None] | None = None,
 ) -> RecordedCall:
     """``voiceprint``: the enrolled rep on this call (see ``VoiceprintBook``), or None. ``stop``, when
-    given, is called on Ctrl-C (a live source ends cleanly and the call is stored)."""
+    given, is called on Ctrl-C (a live source ends cleanly and the call is stored). With ``coach`` the
+    live coach watches the call (``trade`` picks the starter rubric its price check reads) and each nudge
+    is stored and handed to ``on_nudge``."""
     rep_id = voiceprint.rep_id if voiceprint else None
     window = RollingWindow()
     if on_utterance is not None:
@@ -55,7 +64,20 @@ def record_call(
                 callback(event)
 
         window.subscribe(forward)
-    runner = CallRunner(store, lambda call_id: models.pipeline(call_id, voiceprint, settings), window, runner_settings)
+    make_coach = None
+    if coach is not None:
+        coach_models = coach
+
+        def make_coach(call_id: str) -> CoachSession:
+            return coach_models.session(call_id, store, trade, on_nudge)
+
+    runner = CallRunner(
+        store,
+        lambda call_id: models.pipeline(call_id, voiceprint, settings),
+        window,
+        runner_settings,
+        make_coach=make_coach,
+    )
 
     async def run() -> tuple[str, float, int]:
         if stop is not None:
@@ -68,4 +90,5 @@ def record_call(
     if second_pass:
         realignment = realign_call(store, call_id, models.realigner(), voiceprint)
     stats = runner.pipeline.stats if runner.pipeline else PipelineStats()
-    return RecordedCall(call_id, end_s, count, stats, realignment)
+    latencies = tuple(runner.coach.latencies_s) if runner.coach else ()
+    return RecordedCall(call_id, end_s, count, stats, realignment, latencies)

@@ -74,4 +74,31 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (call_id, utterance_id)
     );
     """,
+    # 3: the live coach: the nudges it sent (citing the utterances that triggered them), and every candidate
+    # it weighed with why it fired or not.
+    """
+    CREATE TABLE nudges (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        call_id TEXT NOT NULL REFERENCES calls(id),
+        type TEXT NOT NULL,
+        utterance_ids TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        at_s REAL NOT NULL,
+        pattern TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        latency_s REAL,
+        sent_at TEXT NOT NULL
+    );
+    CREATE TABLE coach_candidates (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        call_id TEXT NOT NULL REFERENCES calls(id),
+        type TEXT NOT NULL,
+        utterance_ids TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        at_s REAL NOT NULL,
+        fired INTEGER NOT NULL,
+        why TEXT NOT NULL,
+        llm_label TEXT
+    );
+    """,
 )

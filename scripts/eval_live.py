@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +30,14 @@ if __package__ in (None, ""):
 
 import numpy as np
 
-from edge.coach.coach import CoachSettings, LiveCoach, rep_is_speaking
-from edge.coach.confirmer import InlineConfirmations, LlmConfirmer
-from edge.coach.semantic import SemanticStage
-from models.loaders import load_llm, load_text_embedder
+from edge.audio_file import read_audio
+from edge.call_store import CallStore
+from edge.coach.coach import FiredNudge, LiveCoach, rep_is_speaking
+from edge.coach.confirmer import InlineConfirmations
+from edge.coach.models import CoachModels
+from edge.recording import record_call
+from edge.sources import WavSource, WavSourceSettings
+from edge.speech_models import SpeechModels
 from models.store import ModelStore
 from scripts.live_eval.conversations import Conversation, load
 from scripts.live_eval.scoring import FiredAt, Score
@@ -63,13 +68,40 @@ def replay_text(conversation: Conversation, coach: LiveCoach) -> Replay:
             out += coach.observe(pending[i], speaking)
             i += 1
         out += coach.tick(t, speaking)
-        fired += [
-            FiredAt(f.nudge.moment.type, t, t - f.decision.candidate.at_s, f.decision.candidate.reason) for f in out
-        ]
+        fired += [FiredAt(f.nudge.moment.type, f.sent_s, f.sent_s - f.decision.candidate.at_s, _why(f)) for f in out]
         t = round(t + TICK_S, 3)
     coach.close()
     llm_calls = sum(1 for d in coach.gate.log if d.verdict is not None)
     return Replay(fired, time.perf_counter() - started, llm_calls)
+
+
+def replay_audio(
+    wav: Path, trade: str, speech: SpeechModels, coach: CoachModels, realtime: bool, enroll: bool
+) -> Replay:
+    """The rendered call through the whole edge pipeline (VAD, Whisper, attribution with the rep enrolled)
+    with the coach watching; nudges scored by when they were sent. Latency is wall time, so only
+    meaningful with ``realtime``."""
+    enroll_wav = Path(f"{wav.with_suffix('')}.enroll.wav")
+    voiceprint = None
+    if enroll and enroll_wav.exists():
+        voiceprint = speech.voiceprint("rep", read_audio(enroll_wav).samples, str(enroll_wav))
+    fired: list[FiredNudge] = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = CallStore(Path(tmp) / "calls.db")
+        source = WavSource(wav, WavSourceSettings(realtime=realtime))
+        result = record_call(
+            store, speech, source, str(wav), voiceprint, second_pass=False, coach=coach, trade=trade,
+            on_nudge=fired.append,
+        )  # fmt: skip
+        store.close()
+    latencies = list(result.nudge_latencies_s) if realtime else [f.sent_s - f.decision.candidate.at_s for f in fired]
+    nudges = [FiredAt(f.nudge.moment.type, f.sent_s, lat, _why(f)) for f, lat in zip(fired, latencies, strict=True)]
+    return Replay(nudges, time.perf_counter() - started, sum(1 for f in fired if f.decision.verdict is not None))
+
+
+def _why(f: FiredNudge) -> str:
+    return f"{f.decision.candidate.reason} [{', '.join(f.nudge.moment.utterance_ids)}]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--data", type=Path, nargs="+", help="folders of conversation JSON files")
     parser.add_argument("--rendered", type=Path, default=ModelStore().settings.home / "corpus" / "neural" / "clean")
     parser.add_argument("--no-llm", action="store_true", help="fast stages only (as when the model is missing)")
+    parser.add_argument("--audio", metavar="CONDITION", help="audio mode: the rendered calls of this condition")
+    parser.add_argument("--realtime", action="store_true", help="audio mode paced as live (nudge latency)")
+    parser.add_argument("--corpus", type=Path, default=ModelStore().settings.home / "corpus" / "neural")
     parser.add_argument("--verbose", action="store_true", help="list every false nudge and missed moment")
     args = parser.parse_args(argv)
 
@@ -89,14 +124,20 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         parser.error("no conversation files")
     store = ModelStore()
-    semantic = SemanticStage(load_text_embedder(store))
-    confirmer = None if args.no_llm else LlmConfirmer(load_llm(store))
+    coach_models = CoachModels(store, use_llm=not args.no_llm)
+    coach_models.load()
+    confirmer = coach_models.confirmer
+    speech = SpeechModels(store) if args.audio else None
     score, latencies, hours, processing, llm_calls = Score(), [], 0.0, 0.0, 0
     for path in files:
         conversation = load(path, args.rendered)
-        confirmations = InlineConfirmations(confirmer) if confirmer else None
-        coach = LiveCoach(conversation.id, conversation.trade, semantic, confirmations, CoachSettings())
-        replay = replay_text(conversation, coach)
+        if speech is not None:
+            wav = args.corpus / args.audio / f"{conversation.id}.wav"
+            replay = replay_audio(wav, conversation.trade, speech, coach_models, args.realtime, enroll=True)
+        else:
+            confirmations = InlineConfirmations(confirmer) if confirmer else None
+            coach = LiveCoach(conversation.id, conversation.trade, coach_models.semantic, confirmations)
+            replay = replay_text(conversation, coach)
         score.add(conversation.id, conversation.moments, replay.nudges)
         latencies += [n.latency_s for n in replay.nudges]
         hours += conversation.duration_s / 3600
@@ -105,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{conversation.id:12} {conversation.duration_s / 60:5.1f} min  {len(conversation.moments):2} moments  "
               f"{len(replay.nudges):2} nudges  (times: {conversation.timed_by})", flush=True)  # fmt: skip
     summary = summarise(score, latencies, hours, processing / max(1, len(files)), llm_calls, confirmer is not None)
+    mode = (f"audio:{args.audio}" + (" realtime" if args.realtime else "")) if args.audio else "text"
+    summary["overall"]["mode"] = mode  # type: ignore[index]
     print_table(score, summary)
     if args.verbose:
         for call_id, n in score.false_nudges:

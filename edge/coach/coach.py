@@ -62,6 +62,8 @@ class _Waiting:
 class FiredNudge:
     nudge: Nudge
     decision: GateDecision
+    sent_s: float
+    """Audio time (as far as the coach knew it) when the nudge was sent."""
 
 
 class LiveCoach:
@@ -118,6 +120,8 @@ class LiveCoach:
             self.gate.decide(w.candidate, self._verdict(w, final=True))
         self._waiting = []
         self._deferred = []
+        if self._confirmations is not None:
+            self._confirmations.close()
         return []
 
     def _consider(self, candidates: list[Candidate]) -> None:
@@ -142,11 +146,11 @@ class LiveCoach:
             if rep_speaking and wait > 0:
                 self._deferred.append((decision, now_s + wait))
             else:
-                out.append(self._nudge(decision))
+                out.append(self._nudge(decision, now_s))
         for decision, until_s in list(self._deferred):
             if not rep_speaking or now_s >= until_s:
                 self._deferred.remove((decision, until_s))
-                out.append(self._nudge(decision))
+                out.append(self._nudge(decision, now_s))
         return out
 
     def _verdict(self, w: _Waiting, final: bool) -> Verdict | None:
@@ -160,11 +164,11 @@ class LiveCoach:
             self.llm_errors += 1
             return None
 
-    def _nudge(self, decision: GateDecision) -> FiredNudge:
+    def _nudge(self, decision: GateDecision, now_s: float) -> FiredNudge:
         c = decision.candidate
         moment = Moment(c.type.value, self.call_id, c.utterance_ids, round(decision.confidence, 3), c.at_s)
         deadline = self._now_ns() + int(self.settings.nudge_expiry_s * 1e9)
-        return FiredNudge(Nudge(moment, TAXONOMY[c.type].pattern, deadline), decision)
+        return FiredNudge(Nudge(moment, TAXONOMY[c.type].pattern, deadline), decision, max(now_s, c.at_s))
 
 
 def rep_is_speaking(utterances: list[Utterance], now_s: float) -> bool:

@@ -53,8 +53,9 @@ _WHEN = re.compile(
     r"the \d{1,2}(st|nd|rd|th)|\d{1,2}(:\d\d)?\s*(a\.?m\.?|p\.?m\.?|o'clock)|at \d{1,2}\b)"
 )
 _COMMIT = re.compile(
-    r"\b(book|booked|schedul\w*|put you (down|on)|pencil\w*|set (for|up)|see you|crew|install\w*|come (out|by)|"
-    r"be (here|out)|survey|appointment|i'll (call|text|email|send)|we'll (call|text|send)|follow[- ]up|meet)"
+    r"\b(book|booked|schedul\w*|put you (down|on)|pencil\w*|set (for|up)|see you|crew|install\w*|"
+    r"come (back|out|by)|be (back|here|out)|survey|appointment|i'll (call|text|email|send)|we'll (call|text|send)|"
+    r"follow[- ]up|meet)"
 )
 _DONE_DEAL = re.compile(
     r"\b(you're (all )?set|signed|e-?sign\w*|sign (right )?here|on the tablet|sent (you )?the agreement|"

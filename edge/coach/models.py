@@ -1,0 +1,53 @@
+"""The coach's models, loaded once per process, and a coach session per call from them.
+
+The sentence embedder is required (the semantic stage is the coach's first reading of every
+customer utterance). The LLM is not: without it (not provisioned, unreadable) the coach runs its
+fast stages with stricter thresholds, and ``llm_unavailable`` says why, for the user to see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+from edge.call_store import CallStore
+from edge.coach.coach import CoachSettings, FiredNudge, LiveCoach
+from edge.coach.confirmer import ConfirmationWorker, LlmConfirmer
+from edge.coach.semantic import SemanticStage
+from edge.coach.session import CoachSession
+from models.errors import ModelError
+from models.loaders import load_llm, load_text_embedder
+from models.store import ModelStore
+
+
+class CoachModels:
+    def __init__(self, store: ModelStore, use_llm: bool = True, settings: CoachSettings | None = None) -> None:
+        self.store = store
+        self.settings = settings or CoachSettings()
+        self.llm_unavailable: str | None = None if use_llm else "turned off (--no-llm)"
+        self._use_llm = use_llm
+
+    def load(self) -> None:
+        """Load now, so a missing embedder fails before the call and the LLM's absence is known."""
+        _ = self.semantic, self.confirmer
+
+    @cached_property
+    def semantic(self) -> SemanticStage:
+        return SemanticStage(load_text_embedder(self.store))
+
+    @cached_property
+    def confirmer(self) -> LlmConfirmer | None:
+        if not self._use_llm:
+            return None
+        try:
+            return LlmConfirmer(load_llm(self.store))
+        except ModelError as exc:
+            self.llm_unavailable = f"{exc}"
+            return None
+
+    def session(
+        self, call_id: str, store: CallStore, trade: str | None, on_nudge: Callable[[FiredNudge], None] | None = None
+    ) -> CoachSession:
+        confirmations = ConfirmationWorker(self.confirmer) if self.confirmer is not None else None
+        coach = LiveCoach(call_id, trade or "", self.semantic, confirmations, self.settings)
+        return CoachSession(coach, store, on_nudge)

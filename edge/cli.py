@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the edge pipeline on a real recording, offline (the pyannote sample)")
     demo.add_argument("--wav", type=Path, help="another audio file")
     demo.add_argument("--asr", default="whisper-tiny.en", help="ASR model name (see `ridealong models list`)")
+    demo.add_argument("--trade", help="with --wav of a sales visit: its trade, for the coach's price check")
     demo.add_argument("--db", type=Path, default=cli_calls.default_db(), help="the call store (default: %(default)s)")
     return parser
 
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from edge.demo import run_demo
 
-            return run_demo(args.wav, args.asr, args.db)
+            return run_demo(args.wav, args.asr, args.db, args.trade)
         return cli_calls.run(args)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)

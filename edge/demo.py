@@ -1,8 +1,9 @@
 """`ridealong demo`: the edge pipeline on a real recording, offline, end to end.
 
 The recording is replayed as if live (VAD → speaker attribution → Whisper → call store, each
-utterance printed as it is finalised), then the second pass re-aligns the speakers over the whole
-call and its transcript is printed. The call stays in the store: `ridealong calls list`.
+utterance printed as it is finalised, the live coach watching and printing any nudge), then the
+second pass re-aligns the speakers over the whole call and its transcript is printed. The call stays
+in the store: `ridealong calls list`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from models.registry import DEMO_RECORDING, get_spec
 from models.store import ModelStore, StoreSettings
 
 
-def run_demo(wav: Path | None, asr_model: str, db: Path) -> int:
+def run_demo(wav: Path | None, asr_model: str, db: Path, trade: str | None = None) -> int:
     path = wav or ModelStore(StoreSettings()).require(get_spec(DEMO_RECORDING)) / "sample.wav"
     args = argparse.Namespace(
-        command="replay", wav=path, realtime=False, rep=None, asr=asr_model, no_second_pass=False, db=db
-    )
+        command="replay", wav=path, realtime=False, rep=None, asr=asr_model, no_second_pass=False, db=db,
+        trade=trade, no_coach=False, no_llm=False,
+    )  # fmt: skip
     code = cli_calls.run(args)
     if code == 0:
         call_id = cli_calls.last_call_id(db)

@@ -16,6 +16,7 @@ from edge.coach.confirmer import ConfirmationWorker, LlmConfirmer
 from edge.coach.semantic import SemanticStage
 from edge.coach.session import CoachSession
 from models.errors import ModelError
+from models.llm import LlmSettings
 from models.loaders import load_llm, load_text_embedder
 from models.store import ModelStore
 
@@ -40,7 +41,8 @@ class CoachModels:
         if not self._use_llm:
             return None
         try:
-            return LlmConfirmer(load_llm(self.store))
+            settings = LlmSettings(state_cache_dir=self.store.settings.home / "llm-state")
+            return LlmConfirmer(load_llm(self.store, settings=settings))
         except ModelError as exc:
             self.llm_unavailable = f"{exc}"
             return None

@@ -113,6 +113,8 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
 
         coach = CoachModels(ModelStore(), use_llm=not args.no_llm)
         coach.load()
+        if voiceprint is None:
+            console.print("[yellow]live coach: no rep enrolled on this call (--rep), so it cannot tell who is who[/]")
         if coach.llm_unavailable:
             console.print(f"[yellow]live coach: fast stages only, stricter thresholds[/] (LLM {coach.llm_unavailable})")
     stop = None

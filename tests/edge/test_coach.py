@@ -243,8 +243,9 @@ def test_a_dev_conversation_through_the_real_embedder_and_llm(coach_models: obje
 def test_a_recorded_call_stores_what_the_coach_weighed(
     coach_models: object, rendered: dict[str, Path], tmp_path: Path
 ) -> None:
-    """The short fixture call through the whole edge pipeline with the coach: its near misses (one
-    interruption, a booked follow-up) give no nudge, and every candidate is in the store."""
+    """The short fixture call through the whole edge pipeline with the coach, the rep enrolled: its near
+    misses (one interruption, a booked follow-up) give no nudge, and every candidate is in the store."""
+    from edge.audio_file import read_audio
     from edge.coach.models import CoachModels
     from edge.recording import record_call
     from edge.sources import WavSource
@@ -253,9 +254,14 @@ def test_a_recorded_call_stores_what_the_coach_weighed(
     assert isinstance(coach_models, CoachModels)
     store = CallStore(tmp_path / "calls.db")
     speech = SpeechModels(ModelStore())
+    wav = rendered["kitchen"]
+    enroll = wav.with_name(wav.stem + ".enroll.wav")
+    voiceprint = speech.voiceprint("marcus", read_audio(enroll).samples, str(enroll))
     result = record_call(
-        store, speech, WavSource(rendered["kitchen"]), "short-call", coach=coach_models, trade="hvac", second_pass=False
+        store, speech, WavSource(wav), "short-call", voiceprint, coach=coach_models, trade="hvac", second_pass=False
     )
+    confident = [u for u in store.utterances(result.call_id) if u.speaker_confidence >= 0.65]
+    assert len(confident) >= 6  # the coach had something to go on
     nudges = store.nudges(result.call_id)
     print(f"nudges: {nudges}; candidates: {store.coach_candidates(result.call_id)}")
     assert nudges == []

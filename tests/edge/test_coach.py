@@ -268,3 +268,21 @@ def test_a_recorded_call_stores_what_the_coach_weighed(
     assert store.get(result.call_id).status == "ended"
     cited = {i for row in store.coach_candidates(result.call_id) for i in row["utterance_ids"]}
     assert cited <= {u.id for u in store.utterances(result.call_id)}
+
+
+def test_without_the_llm_the_coach_says_why_and_keeps_its_fast_stages(store: ModelStore, tmp_path: Path) -> None:
+    """A device where the LLM was never provisioned: the coach loads, names what is missing, and coaches."""
+    from edge.coach.models import CoachModels
+    from models.store import StoreSettings
+
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    (home / "models" / "minilm-l6-v2").symlink_to(store.settings.models_dir / "minilm-l6-v2")
+    models = CoachModels(ModelStore(StoreSettings(home=home)))
+    models.load()
+    assert models.confirmer is None and models.llm_unavailable and "qwen" in models.llm_unavailable.lower()
+    s = Script()
+    s.say("cust", "Okay, so if we went with the middle one, how soon could you start?")
+    s.say("rep", "I could have a crew out Tuesday.")
+    session = models.session("call", CallStore(tmp_path / "calls.db"), "hvac")
+    assert types(replay(s, session.coach)) == ["buying_signal"]

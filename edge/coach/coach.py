@@ -78,7 +78,6 @@ class LiveCoach:
     ) -> None:
         self.settings = settings or CoachSettings()
         self.call_id = call_id
-        self.llm_available = confirmations is not None
         self.gate = Gate(self.settings.gate)
         self._semantic = semantic
         self._confirmations = confirmations
@@ -114,15 +113,14 @@ class LiveCoach:
         self._consider(candidates)
         return self._release(now_s, rep_speaking)
 
-    def close(self) -> list[FiredNudge]:
-        """The call is over: what still waits for the LLM is decided now, and nothing deferred is sent."""
+    def close(self) -> None:
+        """The call is over: what still waits for the LLM is decided (for the log), and nothing more is sent."""
         for w in self._waiting:
             self.gate.decide(w.candidate, self._verdict(w, final=True))
         self._waiting = []
         self._deferred = []
         if self._confirmations is not None:
             self._confirmations.close()
-        return []
 
     def _consider(self, candidates: list[Candidate]) -> None:
         for c in candidates:

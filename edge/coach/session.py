@@ -37,6 +37,7 @@ class CoachSession:
     ) -> None:
         self.settings = settings or SessionSettings()
         self.coach = coach
+        self.failed: str | None = None
         self.latencies_s: list[float] = []
         """Decidable (the audio time it became so, on the wall clock) → sent, per nudge."""
         self._store = store
@@ -60,7 +61,15 @@ class CoachSession:
         self._finished.set()
 
     async def run(self, recognised_s: Callable[[], float]) -> None:
-        """Until ``finish``: ``recognised_s`` says how far into the audio the words are known."""
+        """Until ``finish``: ``recognised_s`` says how far into the audio the words are known. A coach that
+        fails stops coaching, says why in the call's events, and leaves the recording running."""
+        try:
+            await self._run(recognised_s)
+        except Exception as exc:
+            self.failed = f"{type(exc).__name__}: {exc}"
+            self._store.log_event(self.coach.call_id, "coach_failed", {"error": self.failed})
+
+    async def _run(self, recognised_s: Callable[[], float]) -> None:
         next_tick = 0.0
         while not (self._finished.is_set() and self._queue.empty()):
             try:

@@ -286,3 +286,28 @@ def test_without_the_llm_the_coach_says_why_and_keeps_its_fast_stages(store: Mod
     s.say("rep", "I could have a crew out Tuesday.")
     session = models.session("call", CallStore(tmp_path / "calls.db"), "hvac")
     assert types(replay(s, session.coach)) == ["buying_signal"]
+
+
+def test_a_failing_coach_stops_coaching_and_the_call_goes_on(tmp_path: Path) -> None:
+    import asyncio
+
+    from edge.coach.session import CoachSession
+
+    class Broken(SemanticStage):
+        def score(self, text: str) -> dict[MomentType, object]:  # type: ignore[override]
+            raise RuntimeError("embedder fell over")
+
+    store = CallStore(tmp_path / "calls.db")
+    call_id = store.start_call("local", "test", 16_000)
+    session = CoachSession(LiveCoach(call_id, "hvac", Broken(None)), store)
+    u = Utterance("u000", call_id, "cust", Role.CUSTOMER, 0.0, 2.0, "Another company quoted us less.", 1.0, 0.9)
+
+    async def run() -> None:
+        task = asyncio.create_task(session.run(lambda: 2.0))
+        session.subscriber(u, None)  # type: ignore[arg-type]
+        session.finish()
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(run())
+    assert session.failed and "embedder fell over" in session.failed
+    assert [e["kind"] for e in store.events(call_id)][-1] == "coach_failed"

@@ -22,6 +22,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +33,10 @@ import numpy as np
 
 from edge.audio_file import read_audio
 from edge.call_store import CallStore
-from edge.coach.coach import FiredNudge, LiveCoach, rep_is_speaking
+from edge.coach.coach import FiredNudge, LiveCoach
 from edge.coach.confirmer import InlineConfirmations
 from edge.coach.models import CoachModels
+from edge.frames import Role, Utterance
 from edge.recording import record_call
 from edge.sources import WavSource, WavSourceSettings
 from edge.speech_models import SpeechModels
@@ -56,13 +58,18 @@ class Replay:
     llm_calls: int
 
 
+def rep_is_speaking(utterances: Sequence[Utterance], now_s: float) -> bool:
+    """Whether a rep utterance covers ``now_s`` (the replay knows the whole timeline)."""
+    return any(u.role == Role.REP and u.start_s <= now_s < u.end_s for u in utterances)
+
+
 def replay_text(conversation: Conversation, coach: LiveCoach) -> Replay:
     """Utterances reach the coach as they end; timers see audio time pass in 200 ms ticks."""
     pending = sorted(conversation.utterances, key=lambda u: (u.end_s, u.id))
     fired: list[FiredAt] = []
     started, t, i = time.perf_counter(), 0.0, 0
     while t <= conversation.duration_s + TAIL_S:
-        speaking = rep_is_speaking(list(conversation.utterances), t)
+        speaking = rep_is_speaking(conversation.utterances, t)
         out = []
         while i < len(pending) and pending[i].end_s <= t:
             out += coach.observe(pending[i], speaking)
@@ -163,7 +170,7 @@ def summarise(
 ) -> dict[str, object]:
     total = score.overall()
     per_type = {
-        t: {"moments": c.moments, "nudges": c.nudges, "hits": c.hits, "precision": _r(c.precision),
+        t: {"moments": c.moments, "nudges": c.nudges, "hits": c.caught, "precision": _r(c.precision),
             "recall": _r(c.recall), "f1": _r(c.f1)}
         for t, c in score.per_type.items()
     }  # fmt: skip
@@ -173,8 +180,8 @@ def summarise(
             "recall": _r(total.recall),
             "f1": _r(total.f1),
             "false_nudges_per_hour": round(len(score.false_nudges) / hours, 2) if hours else None,
-            "latency_p50_s": _r(float(np.percentile(latencies, 50))) if latencies else None,
-            "latency_p95_s": _r(float(np.percentile(latencies, 95))) if latencies else None,
+            "latency_p50_s": _percentile(latencies, 50),
+            "latency_p95_s": _percentile(latencies, 95),
             "moments": total.moments,
             "nudges": total.nudges,
             "hours": round(hours, 3),
@@ -189,13 +196,17 @@ def summarise(
 def print_table(score: Score, summary: dict[str, object]) -> None:
     print(f"\n{'type':30} {'moments':>7} {'nudges':>6} {'hits':>4} {'P':>5} {'R':>5} {'F1':>5}")
     for t, c in score.per_type.items():
-        print(f"{t:30} {c.moments:7} {c.nudges:6} {c.hits:4} {_f(c.precision)} {_f(c.recall)} {_f(c.f1)}")
+        print(f"{t:30} {c.moments:7} {c.nudges:6} {c.caught:4} {_f(c.precision)} {_f(c.recall)} {_f(c.f1)}")
     overall = summary["overall"]
     print("\noverall: " + ", ".join(f"{k}={v}" for k, v in overall.items()))  # type: ignore[attr-defined]
 
 
 def _f(x: float | None) -> str:
     return f"{x:5.2f}" if x is not None else "    -"
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return _r(float(np.percentile(values, q))) if values else None
 
 
 def _r(x: float | None) -> float | None:

@@ -197,9 +197,9 @@ def evaluate_file(wav: Path, models: SpeechModels, totals: Totals, realtime: boo
         rtf=round(stats.cpu_s / audio_s, 3),
         rtf_second_pass=round(second_wall / audio_s, 3),
         utterances=len(online),
-        latency_p50_s=_round(float(np.percentile(latencies, 50))) if realtime and latencies else None,
-        latency_p95_s=_round(float(np.percentile(latencies, 95))) if realtime and latencies else None,
-        piece_lag_p95_s=_p95(stats.piece_lags_s) if realtime else None,
+        latency_p50_s=_percentile(latencies, 50) if realtime else None,
+        latency_p95_s=_percentile(latencies, 95) if realtime else None,
+        piece_lag_p95_s=_percentile(stats.piece_lags_s, 95) if realtime else None,
         enrolled=voiceprint is not None,
         rep_accuracy=_round(rep_acc.get("online")),
         rep_accuracy_second_pass=_round(rep_acc.get("second")),
@@ -224,10 +224,10 @@ def summarise(t: Totals) -> dict[str, object]:
         "rep_accuracy_second_pass": _round(t.rep_right["second"] / t.role_total) if t.role_total else None,
         "rtf": round(t.online_wall_s / t.audio_s, 3),
         "rtf_second_pass": round(t.second_wall_s / t.audio_s, 3),
-        "latency_p50_s": _round(float(np.percentile(t.latencies_s, 50))) if t.latencies_s else None,
-        "latency_p95_s": _round(float(np.percentile(t.latencies_s, 95))) if t.latencies_s else None,
+        "latency_p50_s": _percentile(t.latencies_s, 50),
+        "latency_p95_s": _percentile(t.latencies_s, 95),
         "latency_n": len(t.latencies_s),
-        "piece_lag_p95_s": _p95(t.piece_lags_s),
+        "piece_lag_p95_s": _percentile(t.piece_lags_s, 95),
         "piece_lag_n": len(t.piece_lags_s),
         "audio_h": round(t.audio_s / 3600, 3),
         "confidence_ece": round(ece, 3),
@@ -249,8 +249,8 @@ def _pct(x: float) -> float:
     return round(100 * x, 2)
 
 
-def _p95(values: list[float]) -> float | None:
-    return _round(float(np.percentile(values, 95))) if values else None
+def _percentile(values: list[float], q: float) -> float | None:
+    return _round(float(np.percentile(values, q))) if values else None
 
 
 def _round(x: float | None) -> float | None:

@@ -33,7 +33,7 @@ from edge.coach.gate import Gate, GateDecision, GateSettings, Verdict
 from edge.coach.semantic import SemanticStage
 from edge.coach.steps import before_price_cues
 from edge.coach.taxonomy import TAXONOMY, MomentType
-from edge.frames import Moment, Nudge, Role, Utterance
+from edge.frames import Moment, Nudge, Utterance
 
 
 class Confirmations(Protocol):
@@ -167,8 +167,3 @@ class LiveCoach:
         moment = Moment(c.type.value, self.call_id, c.utterance_ids, round(decision.confidence, 3), c.at_s)
         deadline = self._now_ns() + int(self.settings.nudge_expiry_s * 1e9)
         return FiredNudge(Nudge(moment, TAXONOMY[c.type].pattern, deadline), decision, max(now_s, c.at_s))
-
-
-def rep_is_speaking(utterances: list[Utterance], now_s: float) -> bool:
-    """Whether a rep utterance covers ``now_s`` (for replays that know the whole timeline)."""
-    return any(u.role == Role.REP and u.start_s <= now_s < u.end_s for u in utterances)

@@ -5,16 +5,13 @@ the corpus) followed by the exchange. The prefix's KV state is computed once (``
 and every confirmation evaluates only the exchange's tokens; a GBNF grammar admits only a label of
 the asked-about types or "none", so the answer is always one the gate can read.
 
-``ConfirmationWorker`` runs the model on a thread of its own: the coach hands it candidates and
+``ConfirmationWorker`` runs the model on a worker thread of its own: the coach hands it candidates and
 reads verdicts when they are ready, so the LLM never holds up transcription or the other detectors.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
-from concurrent.futures import Future
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from edge.coach.gate import Verdict
@@ -106,39 +103,21 @@ class LlmConfirmer:
         return Verdict(out.text.strip(), out.seconds)
 
 
-@dataclass(frozen=True)
-class _Job:
-    type: MomentType
-    exchange: str
-    future: Future[Verdict]
-
-
 class ConfirmationWorker:
-    """The confirmer on its own thread: ``submit`` returns at once, the verdict arrives in the future."""
+    """The confirmer on a thread of its own: ``submit`` returns at once, the verdict (or the error, which
+    the coach counts as no verdict) arrives in the future."""
 
     def __init__(self, confirmer: LlmConfirmer) -> None:
         self._confirmer = confirmer
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="coach-llm", daemon=True)
-        self._thread.start()
+        # One worker: one llama.cpp context, confirmations in the order asked.
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="coach-llm")
 
     def submit(self, candidate_type: MomentType, exchange: str) -> Future[Verdict]:
-        future: Future[Verdict] = Future()
-        self._jobs.put(_Job(candidate_type, exchange, future))
-        return future
+        return self._pool.submit(self._confirmer.label, candidate_type, exchange)
 
     def close(self, timeout_s: float = 10.0) -> None:
-        self._jobs.put(None)
-        self._thread.join(timeout_s)
-
-    def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            if not job.future.set_running_or_notify_cancel():
-                continue
-            try:
-                job.future.set_result(self._confirmer.label(job.type, job.exchange))
-            except Exception as exc:  # the coach degrades to the fast stages; the error travels in the future
-                job.future.set_exception(exc)
+        # The call is over: what has not started is dropped, and the one running is not waited for.
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class InlineConfirmations:

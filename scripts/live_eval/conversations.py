@@ -46,7 +46,7 @@ class Conversation:
 def load(path: Path, rendered_dir: Path | None = None) -> Conversation:
     call = json.loads(path.read_text())
     timed_by = "labels"
-    if "start_s" not in call["utterances"][0] or call["utterances"][0].get("start_s") is None:
+    if call["utterances"][0].get("start_s") is None:
         rendered = rendered_dir / f"{call['id']}.json" if rendered_dir else None
         if rendered is not None and rendered.is_file():
             call = json.loads(rendered.read_text()) | {"moments": call["moments"]}

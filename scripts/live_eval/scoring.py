@@ -29,12 +29,12 @@ class FiredAt:
 class TypeCounts:
     moments: int = 0
     nudges: int = 0
-    hits: int = 0
     caught: int = 0
+    """Moments caught, which is also the nudges that caught one: each nudge catches at most one moment."""
 
     @property
     def precision(self) -> float | None:
-        return self.hits / self.nudges if self.nudges else None
+        return self.caught / self.nudges if self.nudges else None
 
     @property
     def recall(self) -> float | None:
@@ -64,7 +64,6 @@ class Score:
                 continue
             free.remove(hit)
             counts.caught += 1
-            counts.hits += 1
         for n in nudges:
             self.per_type[n.type].nudges += 1
         self.false_nudges += [(call_id, n) for n in free]
@@ -74,6 +73,5 @@ class Score:
         for c in self.per_type.values():
             total.moments += c.moments
             total.nudges += c.nudges
-            total.hits += c.hits
             total.caught += c.caught
         return total

@@ -11,7 +11,9 @@ segment is looked at in context, the way diart does:
    before the segment, its frames overlap turns already attributed (a speaker who answered a moment
    ago is heard again in the same window). Voice: the CAM++ embedding of the audio where it talks
    alone, compared with the enrolled voiceprint, the rep as heard in this room, the call's other
-   speakers, and a "new speaker" option worth ``new_speaker_similarity``.
+   speakers, and a "new speaker" option worth ``new_speaker_similarity``. Continuity matters most for
+   short speech, whose embedding is noisy, and fades as the speaker's own solo speech grows: in a
+   reverberant kitchen the model can hear the rep and the customer as one local speaker.
 3. The local speakers of one window are different people to the model, so the best assignment is
    searched jointly, paying ``split_penalty`` for giving one voice to two of them. Local speakers
    heard only earlier in the window (continuity says who they are) or only in the audio heard after
@@ -63,6 +65,10 @@ class AttributionSettings:
     link_prior_s: float = 2.0
     """Continuity counts as the share of (time heard before + this) shared with a voice: a little shared
     speech is weak evidence (the model can merge two voices in one window)."""
+    link_fade_s: float = 3.0
+    """Continuity fades as the speaker's own solo speech grows, to nothing at this many seconds: in a
+    reverberant room the model merges two voices across a window (rep then customer heard as one local
+    speaker), and continuity would hand the customer the rep's voice against a clear CAM++ verdict."""
     new_speaker_similarity: float = 0.35
     """Score of the "new speaker" option: a voice less like every known one than this opens one."""
     split_penalty: float = 0.3
@@ -296,7 +302,9 @@ class SpeakerAttributor:
         for voice in candidates:
             score = self.voices.similarity(local.embedding, voice) if local.embedding is not None else 0.0
             if local.link_s:
-                score += s.link_weight * local.link_s.get(voice.id, 0.0) / (local.heard_before_s + s.link_prior_s)
+                fade = max(0.0, 1.0 - local.embedded_s / s.link_fade_s) if local.embedding is not None else 1.0
+                share = local.link_s.get(voice.id, 0.0) / (local.heard_before_s + s.link_prior_s)
+                score += s.link_weight * fade * share
             if voice.id == local.not_voice:
                 score -= s.change_penalty
             row.append(score)

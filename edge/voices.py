@@ -2,8 +2,10 @@
 
 A voice is a running mean of the unit CAM++ embeddings attributed to it. The enrolled rep has two
 references: the voiceprint (recorded elsewhere) and the rep as heard in this room, learnt only
-from turns that clearly sound like the voiceprint. Roles: the enrolled voice is the rep; the
-non-rep speaker with the most talk time is the customer (with hysteresis); anyone else is other.
+from turns that clearly sound like the voiceprint; the room model can lift a turn's score only
+halfway from the voiceprint's, so a turn it learnt by mistake cannot carry another voice to the rep.
+Roles: the enrolled voice is the rep; the non-rep speaker with the most talk time is the customer
+(with hysteresis); anyone else is other.
 Without enrollment the speaker with the most talk time is taken for the rep (reps talk most on a
 consult), and no role is more certain than ``unenrolled_confidence_cap``.
 """
@@ -25,7 +27,7 @@ def unit(v: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class VoiceSettings:
-    adapt_similarity: float = 0.5
+    adapt_similarity: float = 0.6
     """A rep turn at least this close to the voiceprint also teaches the in-room model of the rep's voice."""
     max_speakers: int = 4
     """Speakers in the room, rep included; beyond this, speech goes to the nearest known voice."""
@@ -70,10 +72,15 @@ class VoiceBook:
         return [v for v in self.voices if v is self.rep or v.centroid is not None]
 
     def similarity(self, embedding: np.ndarray, voice: Voice) -> float:
-        references = [voice.centroid] if voice.centroid is not None else []
         if voice is self.rep and self.voiceprint is not None:
-            references.append(self.voiceprint)
-        return max((float(embedding @ r) for r in references), default=0.0)
+            enrolled = float(embedding @ self.voiceprint)
+            if voice.centroid is None:
+                return enrolled
+            # The room can lift the rep's score only halfway to the in-room model: a turn the segmentation
+            # model mixed with someone else's voice may have taught it, and it must not pull a voice the
+            # voiceprint clearly rejects over to the rep.
+            return max(enrolled, (enrolled + float(embedding @ voice.centroid)) / 2)
+        return float(embedding @ voice.centroid) if voice.centroid is not None else 0.0
 
     def new_voice(self, taken: tuple[Voice, ...] = ()) -> Voice:
         """A voice for someone not heard before: one so far named only by turn-taking (never embedded), or a

@@ -11,7 +11,7 @@ import pytest
 
 from edge.attribution import AttributionSettings, SpeakerAttributor
 from edge.frames import Role, SpeechSegment
-from edge.voices import VoiceSettings
+from edge.voices import VoiceSettings, unit
 from models.segmentation import SpeakerActivity
 
 RATE = 16_000
@@ -92,8 +92,8 @@ def test_speakers_are_recognised_again_across_segments_and_capped() -> None:
 
 
 def test_continuity_carries_a_voice_the_embedding_gets_wrong() -> None:
-    """The customer's next segment embeds like the rep (a noisy embedding), but the segmentation window
-    hears the same local speaker as the customer's turn a moment ago: continuity wins."""
+    """The customer's next short segment embeds like the rep (a second of speech embeds noisily), but the
+    segmentation window hears the same local speaker as the customer's turn a moment ago: continuity wins."""
     embedder = LevelEmbedder(noise=0.0)
     a = attributor(embedder, voiceprint=VOICES[1])
     a.attribute(segment(speech((1, 3.0))))
@@ -105,8 +105,34 @@ def test_continuity_carries_a_voice_the_embedding_gets_wrong() -> None:
             return misleading
 
     a._embedder = Misleading()
-    (again,) = a.attribute(segment(speech((2, 2.0)), start_s=9.0))
+    (again,) = a.attribute(segment(speech((2, 0.6)), start_s=9.0))
     assert again.speaker_id == customer.speaker_id == "spk1"
+
+
+def test_a_clear_voice_outweighs_continuity_from_a_merged_window() -> None:
+    """In a reverberant room the segmentation model can hear the rep and then the customer as one local
+    speaker. Continuity then links the customer's turn to the rep, but seconds of solo speech that sound
+    nothing like the rep decide: a new voice, not the rep's."""
+
+    class Merging(LevelActivity):
+        def activity(self, samples: np.ndarray) -> SpeakerActivity:
+            heard = super().activity(samples)
+            merged = np.zeros_like(heard.probabilities)
+            merged[:, 0] = heard.probabilities.max(axis=1)  # everyone is local speaker 0
+            return SpeakerActivity(merged, STEP_S, STEP_S / 2)
+
+    class SomewhatLikeTheRep(LevelEmbedder):
+        def embed(self, samples: np.ndarray, rate_hz: int = RATE) -> np.ndarray:
+            voice = super().embed(samples, rate_hz)
+            if round(float(np.median(samples)) * 10) == 2:  # cosine 0.25 to the rep, as voices in a room are
+                voice = 0.25 * VOICES[1] + np.sqrt(1 - 0.25**2) * unit(VOICES[2] - (VOICES[2] @ VOICES[1]) * VOICES[1])
+            return voice
+
+    a = SpeakerAttributor(SomewhatLikeTheRep(noise=0.0), Merging(), voiceprint=VOICES[1])  # type: ignore[arg-type]
+    (rep,) = a.attribute(segment(speech((1, 4.0))))
+    (customer,) = a.attribute(segment(speech((2, 4.0)), start_s=4.0))
+    assert rep.role == Role.REP
+    assert (customer.speaker_id, customer.role) == ("spk1", Role.CUSTOMER)
 
 
 def test_local_labels_that_change_between_windows_still_map_to_the_same_voices() -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -79,6 +79,8 @@ class AttributionSettings:
     """Logistic slope turning a score margin into a confidence."""
     short_piece_confidence: float = 0.3
     """Confidence of speech attributed by turn-taking alone."""
+    overlap_span_s: float = 1.0
+    """Overlap with another voice is looked for this far either side of a turn's start (seconds)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,9 @@ class SpeakerTurn:
     """0-1: how sure the attribution is of the role."""
     embedded: bool
     """False when neither the voice nor continuity decided the speaker, only turn-taking."""
+    overlap_s: float = 0.0
+    """Seconds around its start in which the segmentation model heard this speaker and someone else at once:
+    a speaker who starts while the other is still talking (a cut-off) overlaps; one who waits does not."""
 
 
 @dataclass
@@ -154,12 +159,18 @@ class SpeakerAttributor:
             if voice is not None:
                 self.voices.learn(voice, local.embedding, local.embedded_s, local.talk_s)
         turns = []
+        both = (activity.probabilities > s.activity_threshold).sum(axis=1) >= 2
+        step = activity.frame_step_s
         for lo, hi, k in runs:
             voice = assignment[k]
             if voice is None:
                 turns.append(self._by_turn_taking(segment, lo, hi))
-            else:
-                turns.append(self._turn(segment, lo, hi, voice.id, confidence[k], embedded=True))
+                continue
+            start_s = segment.start_s + lo / rate
+            near = (times >= start_s - s.overlap_span_s) & (times <= start_s + s.overlap_span_s)
+            overlap_s = float(np.count_nonzero(near & both & (activity.probabilities[:, k] > s.activity_threshold)))
+            turn = self._turn(segment, lo, hi, voice.id, confidence[k], embedded=True)
+            turns.append(replace(turn, overlap_s=round(overlap_s * step, 3)))
         return turns
 
     # -- the segment in its window -------------------------------------------------------------------

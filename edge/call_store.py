@@ -122,7 +122,7 @@ class CallStore:
             {"id": utterance.id, "call_id": utterance.call_id, "pass": pass_, "speaker_id": utterance.speaker_id,
              "role": utterance.role.value, "start_s": utterance.start_s, "end_s": utterance.end_s,
              "text": utterance.text, "asr_confidence": utterance.asr_confidence,
-             "speaker_confidence": utterance.speaker_confidence},
+             "speaker_confidence": utterance.speaker_confidence, "overlap_s": utterance.overlap_s},
             pk=("call_id", "pass", "id"),
         )  # fmt: skip
 
@@ -138,9 +138,9 @@ class CallStore:
             # Plain SQL: sqlite-utils commits on its own, which would split this transaction.
             self._conn.executemany(
                 "INSERT INTO utterances (id, call_id, pass, speaker_id, role, start_s, end_s, text, asr_confidence,"
-                " speaker_confidence) VALUES (?, ?, 'second', ?, ?, ?, ?, ?, ?, ?)",
+                " speaker_confidence, overlap_s) VALUES (?, ?, 'second', ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(u.id, call_id, u.speaker_id, u.role.value, u.start_s, u.end_s, u.text, u.asr_confidence,
-                  u.speaker_confidence) for u in utterances],
+                  u.speaker_confidence, u.overlap_s) for u in utterances],
             )  # fmt: skip
             self._conn.executemany(
                 "INSERT INTO relabels VALUES (?, ?, ?, ?, ?, ?)",
@@ -225,6 +225,7 @@ class CallStore:
                 text=r["text"],
                 asr_confidence=r["asr_confidence"],
                 speaker_confidence=r["speaker_confidence"],
+                overlap_s=r["overlap_s"],
             )
             for r in rows
         ]

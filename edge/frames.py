@@ -70,6 +70,9 @@ class Utterance:
     """0-1: how sure attribution is of the speaker; downstream code bails out below its threshold."""
     t_mono_ns: int = 0
     """When the utterance was finalised (for end-of-speech → utterance latency)."""
+    overlap_s: float = 0.0
+    """Seconds around its start in which its speaker and someone else talked at once (0 when the speaker
+    waited their turn): the acoustic trace of cutting someone off."""
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,7 @@ class SpeechPipeline:
                         asr_confidence=words.confidence,
                         speaker_confidence=turn.confidence,
                         t_mono_ns=now_ns,
+                        overlap_s=turn.overlap_s,
                     )
                 )
                 self._count += 1

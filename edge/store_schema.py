@@ -101,4 +101,8 @@ MIGRATIONS: tuple[str, ...] = (
         llm_label TEXT
     );
     """,
+    # 4: how long each utterance's speaker talked over someone as it started (the coach's cut-off evidence).
+    """
+    ALTER TABLE utterances ADD COLUMN overlap_s REAL NOT NULL DEFAULT 0;
+    """,
 )

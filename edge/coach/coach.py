@@ -83,7 +83,7 @@ class LiveCoach:
         self._confirmations = confirmations
         self._now_ns = now_ns
         self._view = CallView(self.settings.detectors)
-        self._unaddressed = UnaddressedDetector()
+        self._unaddressed = UnaddressedDetector(semantic.relevance)
         self._semantic_types = SemanticDetector()
         self._simple: list[Detector] = [
             MonologueDetector(),

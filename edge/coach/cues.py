@@ -22,7 +22,7 @@ _STOPWORD = re.compile(
     r"shall|may|might|must|not|no|yes|yeah|okay|um|uh|like|just|really|about|what|when|where|which|who|how|why|"
     r"with|for|from|into|onto|of|on|in|at|to|up|down|out|over|under|again|also|too|very|much|many|more|most|some|"
     r"any|all|each|every|other|such|only|own|same|few|both|here|guys|thing|things|get|got|going|gonna|want|need|"
-    r"know|think|look|well|right|sure|kind|sort|lot|little|pretty"
+    r"know|think|look|well|right|sure|kind|sort|lot|little|pretty|house|home|place|said|told"
 )
 _PRICE = re.compile(
     r"\$\s?\d{1,3}(,\d{3})+|\$\s?\d{4,}|\$\s?\d+(\.\d+)?\s*(k|thousand|grand)\b"
@@ -39,15 +39,37 @@ _REQUESTS_EXPLANATION = re.compile(
     r"start to finish|from the (top|beginning))\b"
 )
 _DEFERS_ANSWER = re.compile(
-    r"\b(good question|great question|i'll (tell|show|get to|come back|explain|answer|give you)|get (back )?to that|"
-    r"come back to (that|it)|(to|on) your question)\b"
+    r"\b(good question|great question|i'll (get to|come back to|explain|answer) (that|it|this|your)|"
+    r"get (back )?to that|come back to (that|it)|(to|on) your question)\b"
 )
 _ANSWER_START = re.compile(
-    r"^\W*(\$?\d|yes|yeah|yep|yup|no|nope|nah|sure|absolutely|definitely|of course|we do|we don't|we can|"
+    r"^\W*(\$?\d+|yes|yeah|yep|yup|no|nope|nah|sure|absolutely|definitely|of course|we do|we don't|we can|"
     r"we can't|it does|it doesn't|it is|it's not|they do|they don't|about|around|usually|typically|depends|"
     r"it depends|probably|maybe|honestly|thanks|thank you|no thanks|i'm (good|okay|ok|fine|all set))\b"
 )
-_YES_NO = re.compile(r"\b(yes|yeah|yep|no|nope|not)\b")
+_QUESTION_SENTENCE = re.compile(r"[^.?!]*\?")
+_LEAD_IN = re.compile(
+    r"^(\W|and|but|so|okay|ok|oh|um|uh|well|like|wait|hey|now|then|also|actually|honestly|"
+    r"[a-z]+,)+\s*"
+)
+_INTERROGATIVE = re.compile(
+    r"^(what|what's|whats|how|how's|when|where|where's|which|who|who's|why|do|does|did|is|isn't|are|aren't|was|"
+    r"were|can|can't|could|would|will|won't|should|have|has|had|any|anything|you|your)\b"
+)
+_TAG = re.compile(r"(,\s*(right|huh|yeah|no|you know|isn't it|aren't they|don't they|won't it|correct)\?$)")
+_ASKS_COST = re.compile(r"\b(cost|price|run|much|charge|pay|payment|monthly|ballpark|number)\b")
+_ASKS_TIME = re.compile(r"\b(how (soon|long)|when|what day|what time|before|schedule|start)\b")
+_TIME_ANSWER = re.compile(
+    r"\b(\d+|one|two|three|four|five|six|eight|ten|a) (to \w+ )?(days?|weeks?|months?|hours?|years?)\b"
+    r"|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|next week|this week|today)\b"
+)
+_YES_NO = re.compile(r"\b(yes|yeah|yep|no|nope|not|maybe|probably|depends)\b")
+# A yes/no question about "it" or "that" is often answered by saying what it is, at the start of the reply
+# or of a clause of its first sentence ("Is it rotted?" "It's firm." / "For a house this size, that's half
+# what you need.").
+_SAYS_WHAT_IT_IS = re.compile(
+    r"^\W*(it|that|they|these|those|this)('s|'re| is| are| does| doesn't| do| don't| will| won't| would| can| has)\b"
+)
 _WHEN = re.compile(
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|next week|this week|"
     r"the \d{1,2}(st|nd|rd|th)|\d{1,2}(:\d\d)?\s*(a\.?m\.?|p\.?m\.?|o'clock)|at \d{1,2}\b)"
@@ -82,10 +104,30 @@ def asks_question(text: str) -> bool:
     return "?" in text
 
 
-def ends_mid_sentence(text: str) -> bool:
-    """Cut off: the text stops without a full stop, question or exclamation mark (or trails off in a dash)."""
-    stripped = text.rstrip()
-    return bool(stripped) and (stripped[-1] not in ".?!" or stripped.endswith(("-.", "—.")))
+def direct_questions(text: str) -> list[str]:
+    """The sentences that ask the listener something: a question word or an inverted verb up front
+    ("do you guys do gutters too?"), not a rising statement ("it started in, um, April?") or a tag
+    ("they're not gonna rip you off, right?")."""
+    out = []
+    for sentence in _QUESTION_SENTENCE.findall(text.lower()):
+        sentence = sentence.strip()
+        if _TAG.search(sentence):
+            continue
+        # The question may follow a condition or a name: "Marcus, if we go ahead, do we keep the tank?"
+        clauses = [_LEAD_IN.sub("", c.strip()) for c in sentence.split(",")]
+        if any(_INTERROGATIVE.match(c) and len(c.split()) >= 3 for c in clauses) or _INTERROGATIVE.match(clauses[0]):
+            out.append(sentence)
+    return out
+
+
+def answers_kind(question: str, reply: str) -> bool:
+    """The reply gives the kind of thing the question asks for: a price for "what does it run?", a
+    time or duration for "how soon?"."""
+    q, r = question.lower(), reply.lower()
+    return bool(
+        (_ASKS_COST.search(q) and (states_price(r) or re.search(r"\$\s?\d", r)))
+        or (_ASKS_TIME.search(q) and _TIME_ANSWER.search(r))
+    )
 
 
 def states_price(text: str) -> bool:
@@ -110,7 +152,11 @@ def defers_answer(text: str) -> bool:
 def starts_with_answer(text: str) -> bool:
     """Opens like an answer: yes or no (in its first few words), a number, "probably", "I'm good, thanks"."""
     lowered = text.lower()
-    return bool(_ANSWER_START.search(lowered)) or bool(_YES_NO.search(" ".join(lowered.split()[:8])))
+    return (
+        bool(_ANSWER_START.search(lowered))
+        or any(_SAYS_WHAT_IT_IS.search(clause) for clause in re.split(r"[.?!]", lowered, maxsplit=1)[0].split(","))
+        or bool(_YES_NO.search(" ".join(lowered.split()[:8])))
+    )
 
 
 def agrees_next_step(text: str) -> bool:

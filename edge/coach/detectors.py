@@ -11,6 +11,7 @@ Every detector reads roles only from utterances whose speaker confidence clears
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -49,7 +50,12 @@ class DetectorSettings:
     evaluated at utterance ends, 0.78 fires during the utterance that crosses it rather than just before)."""
     interruption_window_s: float = 120.0
     interruption_gap_s: float = 0.3
-    """A rep turn starting within this of a cut-off customer utterance's end interrupts it (or overlaps it)."""
+    """A rep turn starting within this of a customer utterance's end can be cutting it off."""
+    interruption_overlap_s: float = 0.25
+    """It is a cut-off when the rep talked over the customer this long as they started: by the utterances'
+    times (labelled conversations), or as the segmentation model heard it (``Utterance.overlap_s``; the
+    pipeline's utterances never overlap in time). Whisper's punctuation is no evidence: a turn cut at a
+    change of speaker often loses its full stop, finished or not."""
     objection_score: float = 0.45
     """Semantic score from which a customer utterance is treated as a price objection and watched."""
     objection_response_s: float = 20.0
@@ -57,6 +63,8 @@ class DetectorSettings:
     question_response_s: float = 22.0
     """How long the rep has to answer (or promise to answer) a question."""
     min_question_words: int = 4
+    answer_similarity: float = 0.25
+    """A reply whose best sentence is at least this close to the question (MiniLM cosine) answers it."""
     semantic_score: float = 0.45
     """Semantic score from which a semantic-only type becomes a candidate."""
     llm_semantic_score: float = 0.35
@@ -185,7 +193,8 @@ class InterruptionDetector:
         if not before:
             return []
         previous = max(before, key=lambda x: x.end_s)
-        cut_off = view.customer_side(previous) and cues.ends_mid_sentence(previous.text)
+        talked_over = max(u.overlap_s, previous.end_s - u.start_s) >= s.interruption_overlap_s
+        cut_off = view.customer_side(previous) and talked_over
         if not cut_off or u.start_s > previous.end_s + s.interruption_gap_s:
             return []
         self._cuts = [x for x in self._cuts if x.start_s >= u.start_s - s.interruption_window_s] + [u]
@@ -206,7 +215,13 @@ class _Pending:
     trigger: Utterance
     deadline_s: float
     score: float
+    asked: str = ""
+    """For a question: the sentence that asks it."""
     replies: list[Utterance] = field(default_factory=list)
+
+
+Relevance = Callable[[str, str], "float | None"]
+"""How well a reply answers a question, 0-1 (``SemanticStage.relevance``)."""
 
 
 class UnaddressedDetector:
@@ -217,8 +232,9 @@ class UnaddressedDetector:
     question someone else on the customer side answers first was not the rep's to answer.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, relevance: Relevance | None = None) -> None:
         self._pending: list[_Pending] = []
+        self._relevance = relevance
 
     def observe(self, u: Utterance, view: CallView, scores: dict[MomentType, SemanticScore] | None) -> None:
         s = view.settings
@@ -229,7 +245,7 @@ class UnaddressedDetector:
                 if cues.is_backchannel(u.text):
                     continue
                 p.replies.append(u)
-                if self._addressed(p, u, latest=p is self._latest_question()):
+                if self._addressed(p, u, view.settings, latest=p is self._latest_question()):
                     self._pending.remove(p)
             elif (
                 p.type == MomentType.QUESTION_UNANSWERED
@@ -242,15 +258,14 @@ class UnaddressedDetector:
         if not view.customer_side(u) or cues.is_backchannel(u.text):
             return
         objection = scores.get(MomentType.PRICE_OBJECTION_UNADDRESSED) if scores else None
+        questions = cues.direct_questions(u.text)
         if objection is not None and objection.score >= s.objection_score:
-            kind, wait, score = MomentType.PRICE_OBJECTION_UNADDRESSED, s.objection_response_s, objection.score
-        elif cues.asks_question(u.text) and len(cues.words(u.text)) >= s.min_question_words:
-            kind, wait, score = MomentType.QUESTION_UNANSWERED, s.question_response_s, 0.7
-        else:
-            return
-        if kind == MomentType.PRICE_OBJECTION_UNADDRESSED:  # a second objection restates the first
-            self._pending = [p for p in self._pending if p.type != kind]
-        self._pending.append(_Pending(kind, u, u.end_s + wait, score))
+            kind = MomentType.PRICE_OBJECTION_UNADDRESSED
+            self._pending = [p for p in self._pending if p.type != kind]  # a second objection restates the first
+            self._pending.append(_Pending(kind, u, u.end_s + s.objection_response_s, objection.score))
+        elif questions and len(cues.words(u.text)) >= s.min_question_words:
+            kind = MomentType.QUESTION_UNANSWERED
+            self._pending.append(_Pending(kind, u, u.end_s + s.question_response_s, 0.7, questions[-1]))
 
     def _latest_question(self) -> _Pending | None:
         questions = [p for p in self._pending if p.type == MomentType.QUESTION_UNANSWERED]
@@ -275,17 +290,20 @@ class UnaddressedDetector:
             )
         return out
 
-    @staticmethod
-    def _addressed(p: _Pending, reply: Utterance, latest: bool) -> bool:
+    def _addressed(self, p: _Pending, reply: Utterance, s: DetectorSettings, latest: bool) -> bool:
         if p.type == MomentType.PRICE_OBJECTION_UNADDRESSED:
             return cues.acknowledges(reply.text)
-        # A bare "yes"/"no" answers only the question just asked; a promise or the question's topic, any.
-        topic = cues.content_words(p.trigger.text)
-        return (
+        # A bare "yes"/"no" answers only the question just asked; a promise, the question's topic, the kind
+        # of thing it asks for (a price, a time) or a reply close to it in meaning, any.
+        if (
             (latest and cues.starts_with_answer(reply.text))
             or cues.defers_answer(reply.text)
-            or bool(topic & cues.content_words(reply.text))
-        )
+            or bool(cues.content_words(p.asked) & cues.content_words(reply.text))
+            or cues.answers_kind(p.asked, reply.text)
+        ):
+            return True
+        relevance = self._relevance(p.asked, reply.text) if self._relevance is not None else None
+        return relevance is not None and relevance >= s.answer_similarity
 
 
 class PriceBeforeStepsDetector:
@@ -332,11 +350,17 @@ class SemanticDetector:
                 out.append(candidate)
         if not view.customer_side(u) or not scores or cues.is_backchannel(u.text):
             return out
+        objection = max(
+            (scores[t].score for t in (MomentType.DECISION_MAKER_OBJECTION, MomentType.PRICE_OBJECTION_UNADDRESSED)
+             if t in scores), default=0.0,
+        )  # fmt: skip
         for t in (MomentType.DECISION_MAKER_OBJECTION, MomentType.COMPETITOR_MENTIONED, MomentType.BUYING_SIGNAL):
             score = scores.get(t)
             floor = s.llm_semantic_score if TAXONOMY[t].llm_confirms else s.semantic_score
             if score is None or score.score < floor:
                 continue
+            if t == MomentType.BUYING_SIGNAL and objection > score.score:
+                continue  # "I can't sign anything today": reads like signing, is an objection
             confidence = round(score.score * u.speaker_confidence, 3)
             reason = f"{'cue, ' if score.cue else ''}nearest example: {score.nearest!r}"
             candidate = Candidate(t, (u.id,), confidence, u.end_s, reason, f'Customer: "{u.text}"\n')

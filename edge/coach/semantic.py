@@ -1,8 +1,9 @@
 """The semantic stage: what kind of moment a customer's utterance is, in milliseconds.
 
 Two readings, combined into one score per type:
-- nearest exemplars: the utterance's MiniLM embedding against the taxonomy's examples (for) and
-  counter-examples (against); a sentence nearer a counter-example than any example scores low;
+- nearest exemplars: the MiniLM embedding of the utterance and of each of its sentences against the
+  taxonomy's examples and the hand-written bank (``exemplars``) for it, and their counter-examples and
+  ordinary visit talk against it; a sentence nearer one of those than any example scores 0;
 - a cue: the few phrasings that make a type all but certain ("how soon could you", "another
   company quoted us").
 
@@ -18,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from edge.coach.exemplars import COUNTER_EXEMPLARS, EXEMPLARS, NEUTRAL
 from edge.coach.taxonomy import TAXONOMY, MomentType
 
 _CUES: dict[MomentType, re.Pattern[str]] = {
@@ -57,6 +59,25 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
 }
 
 
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+
+
+def sentences(text: str, min_words: int = 4) -> list[str]:
+    """The text's sentences; one too short to mean much on its own ("Okay.") joins the next."""
+    out: list[str] = []
+    carry = ""
+    for part in _SENTENCE_END.split(text.strip()):
+        part = f"{carry} {part}".strip() if carry else part
+        if len(part.split()) < min_words:
+            carry = part
+            continue
+        out.append(part)
+        carry = ""
+    if carry:
+        out = [*out[:-1], f"{out[-1]} {carry}"] if out else [carry]
+    return out
+
+
 class TextEmbedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
@@ -88,30 +109,47 @@ class SemanticStage:
         self._embedder = embedder
         self._exemplars: dict[MomentType, tuple[np.ndarray, np.ndarray, tuple[str, ...]]] = {}
         if embedder is not None:
+            neutral = embedder.embed(list(NEUTRAL))
             for t in self.settings.types:
                 d = TAXONOMY[t]
-                pos = embedder.embed(list(d.examples))
-                neg = embedder.embed(list(d.counter_examples)) if d.counter_examples else np.zeros((0, pos.shape[1]))
-                self._exemplars[t] = (pos, neg, d.examples)
+                examples = (*d.examples, *EXEMPLARS.get(t, ()))
+                pos = embedder.embed(list(examples))
+                against = [*d.counter_examples, *COUNTER_EXEMPLARS.get(t, ())]
+                neg = embedder.embed(against) if against else np.zeros((0, pos.shape[1]))
+                self._exemplars[t] = (pos, np.vstack([neg, neutral]), examples)
 
     def score(self, text: str) -> dict[MomentType, SemanticScore]:
         s = self.settings
         lowered = text.lower()
-        vector = self._embedder.embed([text])[0] if self._embedder is not None else None
+        # A customer turn often says several things ("Okay, cool. And, full disclosure, another outfit
+        # quoted us ..."): each sentence is compared on its own as well as the whole, so the one that is the
+        # moment is not averaged away by the small talk around it.
+        pieces = [text, *(p for p in sentences(text) if p != text)]
+        vectors = self._embedder.embed(pieces) if self._embedder is not None else None
         out = {}
         for t in s.types:
             cue = bool(_CUES[t].search(lowered))
             exemplar, nearest = 0.0, ""
-            if vector is not None:
+            if vectors is not None:
                 pos, neg, examples = self._exemplars[t]
-                sims = pos @ vector
-                best = float(sims.max())
-                nearest = examples[int(sims.argmax())]
-                against = float((neg @ vector).max()) if len(neg) else -1.0
+                sims = vectors @ pos.T  # pieces x examples
+                piece, example = np.unravel_index(int(sims.argmax()), sims.shape)
+                best = float(sims[piece, example])
+                nearest = examples[int(example)]
+                against = float((neg @ vectors[piece]).max()) if len(neg) else -1.0
                 if against < best:  # nearer a counter-example than any example: not this type
                     exemplar = float(
                         np.clip((best - s.similarity_floor) / (s.similarity_full - s.similarity_floor), 0, 1)
                     )
-            weight = s.exemplar_weight if vector is not None else 0.0
+            weight = s.exemplar_weight if vectors is not None else 0.0
             out[t] = SemanticScore(t, round(weight * exemplar + (1 - weight) * float(cue), 3), nearest, cue)
         return out
+
+    def relevance(self, question: str, reply: str) -> float | None:
+        """How well a reply's best sentence answers a question: MiniLM was trained on question-answer pairs
+        among others, so an answer that shares no words with the question still scores ("Is it rotted?" "It's
+        firm."). None without the embedder."""
+        if self._embedder is None:
+            return None
+        vectors = self._embedder.embed([question, *sentences(reply)])
+        return float((vectors[1:] @ vectors[0]).max())

@@ -204,3 +204,23 @@ def test_audio_heard_after_a_piece_tells_who_is_who_but_is_not_its_voice() -> No
     (turn,) = a.attribute(piece)
     assert (turn.speaker_id, turn.start_s, turn.end_s) == ("rep", 0.0, 1.0)
     assert a.voices.get("rep").talk_s == pytest.approx(1.0)
+
+
+def test_a_turn_that_starts_over_the_other_voice_carries_the_overlap() -> None:
+    """The customer starts while the rep is still finishing: the segmentation model hears both for half a
+    second, and the customer's turn says so (the coach's evidence of a cut-off); a clean change says 0."""
+
+    class RepLingers(LevelActivity):
+        def activity(self, samples: np.ndarray) -> SpeakerActivity:
+            heard = super().activity(samples)
+            probs = heard.probabilities.copy()
+            second = np.flatnonzero(probs[:, 1] > 0.5)
+            if len(second):
+                probs[second[0] : second[0] + round(0.5 / STEP_S), 0] = 0.95  # the rep still talking
+            return SpeakerActivity(probs, STEP_S, STEP_S / 2)
+
+    over = SpeakerAttributor(LevelEmbedder(), RepLingers(), voiceprint=VOICES[1])  # type: ignore[arg-type]
+    rep, customer = over.attribute(segment(speech((1, 3.0), (2, 3.0))))
+    assert customer.overlap_s == pytest.approx(0.5, abs=3 * STEP_S) and rep.overlap_s == 0.0
+    clean = attributor(voiceprint=VOICES[1])
+    assert [t.overlap_s for t in clean.attribute(segment(speech((1, 3.0), (2, 3.0))))] == [0.0, 0.0]

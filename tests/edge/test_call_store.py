@@ -23,6 +23,7 @@ def utterance(call_id: str, i: int) -> Utterance:
     return Utterance(
         id=f"u{i:03d}", call_id=call_id, speaker_id="spk0" if i % 2 else "rep", role=Role.REP,
         start_s=i * 2.0, end_s=i * 2.0 + 1.5, text=f"utterance {i}", asr_confidence=0.9, speaker_confidence=0.8,
+        overlap_s=0.1 * i,
     )  # fmt: skip
 
 
@@ -41,7 +42,7 @@ def test_a_call_round_trips_through_the_file(tmp_path: Path) -> None:
     reopened = CallStore(tmp_path / "calls.db")
     record = reopened.get(call_id)
     assert record.status == "ended" and record.end_s == 2.0 and record.rep_id == "marcus"
-    assert [u.id for u in reopened.utterances(call_id)] == ["u000", "u001", "u002"]
+    assert reopened.utterances(call_id) == [utterance(call_id, i) for i in range(3)]  # every field, overlap too
     assert [u.id for u in reopened.utterances(call_id, "second")] == ["u001"]
     np.testing.assert_allclose(reopened.audio(call_id), tone, atol=1 / 32767)
     assert [e["kind"] for e in reopened.events(call_id)] == ["call_started", "call_ended"]

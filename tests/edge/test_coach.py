@@ -26,11 +26,14 @@ class Script:
         self.utterances: list[Utterance] = []
         self._t = 0.0
 
-    def say(self, speaker: str, text: str, confidence: float = 0.9, gap_s: float = 0.4) -> Utterance:
+    def say(
+        self, speaker: str, text: str, confidence: float = 0.9, gap_s: float = 0.4, overlap_s: float = 0.0
+    ) -> Utterance:
         role = {"rep": Role.REP, "cust": Role.CUSTOMER, "spouse": Role.OTHER}[speaker]
         start = self._t + gap_s
         end = start + max(0.6, len(text.split()) / 2.5)
-        u = Utterance(f"u{len(self.utterances):03d}", "call", speaker, role, start, end, text, 1.0, confidence)
+        uid = f"u{len(self.utterances):03d}"
+        u = Utterance(uid, "call", speaker, role, start, end, text, 1.0, confidence, overlap_s=overlap_s)
         self.utterances.append(u)
         self._t = end
         return u
@@ -121,6 +124,46 @@ def test_an_acknowledged_objection_is_left_alone() -> None:
     s.say("cust", "Whoa. That's way more than we were expecting to spend.")
     s.say("rep", "I hear you, it's real money. Let me show you what that looks like per month.")
     assert "price_objection_unaddressed" not in types(replay(s, coach()))
+
+
+def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind_is_not() -> None:
+    past = Script()
+    question = past.say("cust", "Okay. And, um, do you guys do gutters too? Ours are pretty beat up.")
+    past.say("rep", "So let's talk about what we'd actually put on. I'd go with an architectural shingle.")
+    fired = replay(past, coach())
+    assert types(fired) == ["question_unanswered"]
+    assert fired[0].nudge.moment.utterance_ids[0] == question.id
+    for asked, reply in (
+        ("So what does the whole thing run?", "The better system is $24,800 before incentives."),
+        ("How long does an install usually take, start to finish?", "Install's a day or two, six weeks with permits."),
+        ("Is it rotted? I put my hand right there.", "It's firm. I'll note it, and we replace any bad sheet."),
+        ("Is the filter thing not normal?", "For a house this size, that's half what you need."),
+    ):
+        answered = Script()
+        answered.say("cust", asked)
+        answered.say("rep", reply)
+        assert types(replay(answered, coach(trade="none"))) == [], asked
+    for statement in ("It started in, um, April? And now it's every morning.", "They won't rip you off, right?"):
+        rising = Script()
+        rising.say("cust", statement)
+        rising.say("rep", "Let's go take a look at the basement.")
+        assert types(replay(rising, coach())) == [], statement
+
+
+def test_a_rep_who_twice_talks_over_the_customer_is_interrupting() -> None:
+    """Audio never gives overlapping utterances (one stream, cut at the change of speaker), so talking over
+    someone is heard as the overlap the segmentation model measured at the rep's start; a quick reply that
+    waits for the customer to finish is not a cut-off, whatever Whisper's punctuation."""
+    cut = Script()
+    for _ in range(2):
+        cut.say("cust", "We were thinking that maybe we could")
+        cut.say("rep", "Right, and the thing about our crews is they're all employees.", gap_s=0.0, overlap_s=0.5)
+    assert types(replay(cut, coach())) == ["rep_interrupting"]
+    quick = Script()
+    for _ in range(2):
+        quick.say("cust", "We were thinking that maybe we could")
+        quick.say("rep", "Right, and the thing about our crews is they're all employees.", gap_s=0.0)
+    assert types(replay(quick, coach())) == []
 
 
 def test_utterances_of_uncertain_speaker_trigger_nothing() -> None:

@@ -24,9 +24,19 @@ _STOPWORD = re.compile(
     r"any|all|each|every|other|such|only|own|same|few|both|here|guys|thing|things|get|got|going|gonna|want|need|"
     r"know|think|look|well|right|sure|kind|sort|lot|little|pretty|house|home|place|said|told"
 )
+_NUMBER_WORD = (
+    r"(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+)
 _PRICE = re.compile(
     r"\$\s?\d{1,3}(,\d{3})+|\$\s?\d{4,}|\$\s?\d+(\.\d+)?\s*(k|thousand|grand)\b"
     r"|\b\d{1,3}(,\d{3})+\s*dollars\b|\b(your|the) investment\b|\bit'?s\s+\$\s?\d|\bis\s+\$\s?\d"
+    # In words, as people say a price ("it comes to fourteen thousand two hundred", "twenty-one grand for
+    # everything"): after a verb of pricing or at a sentence's start, and not an amount of energy or area
+    # ("eleven thousand kilowatt-hours") or an example ("if you owe, say, four thousand in tax").
+    r"|(^|[.?!]\s+|\b(comes? to|come out to|is|it's|that's|runs?|totals?|for|at|be|only)\s+)"
+    rf"{_NUMBER_WORD}([- ]{_NUMBER_WORD})? (thousand|grand)\b(?![\w ,-]{{0,20}}"
+    r"(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people|homes|roofs|install|in tax))"
 )
 _ACKNOWLEDGE = re.compile(
     r"^\W*(i hear you|i understand|i get (it|that)|i know|fair|that's fair|totally|absolutely|it is\b|you're right|"
@@ -84,9 +94,11 @@ _DONE_DEAL = re.compile(
     r"welcome aboard|got you (down|on the schedule))\b"
 )
 _WIND_DOWN = re.compile(
-    r"\b(here's my card|my card|give (us|me) a call|call (us|me) (whenever|anytime|if)|"
-    r"think (it )?over|whenever you're ready|no pressure|take your time|talk it over|"
-    r"when(ever)? you (decide|guys decide)|you have my number)\b"
+    r"\b(here's my card|my card|give (us|me|the office|my office) a (call|ring|shout)|"
+    r"call (us|me|the office) (whenever|anytime|if)|think (it )?over|whenever you're ready|no pressure|"
+    r"take your time|talk it over|when(ever)? you (decide|guys decide)|you have my number|my number's|"
+    r"(leave|leaving) (you )?(the|this|my|a) (proposal|estimate|quote|paperwork|pictures|photos|brochure|folder)|"
+    r"thanks? (you )?(both |all )?for having me)\b"
 )
 
 

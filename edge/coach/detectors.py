@@ -319,16 +319,16 @@ class PriceBeforeStepsDetector:
     def observe(self, u: Utterance, view: CallView) -> list[Candidate]:
         if self._done or view.role(u) is None:
             return []
+        # A step covered in the same breath as the price ("with the ten-year warranty, it comes to ...") counts.
+        for step, cue in self._steps.items():
+            if cue.covered_by(u.text, view.rep(u)):
+                self._covered.add(step)
         if view.rep(u) and cues.states_price(u.text):
             self._done = True
             missing = [step for step in self._steps if step not in self._covered]
             if missing:
                 reason = "price before " + ", ".join(missing)
                 return [Candidate(MomentType.STEP_SKIPPED_BEFORE_PRICE, (u.id,), u.speaker_confidence, u.end_s, reason)]
-            return []
-        for step, cue in self._steps.items():
-            if cue.covered_by(u.text, view.rep(u)):
-                self._covered.add(step)
         return []
 
     def tick(self, now_s: float, view: CallView) -> list[Candidate]:
@@ -421,5 +421,7 @@ def _commits(u: Utterance, view: CallView) -> bool:
 
 
 def _reopens(text: str) -> bool:
-    """A customer turn that keeps the visit going: a question, or more than a goodbye."""
-    return cues.asks_question(text) or len(cues.words(text)) > 8
+    """A customer turn that keeps the visit going: a real question ("and the bathroom? what do I do if it
+    rains?"). Goodbyes can run long ("take some tomatoes, and drive safe, it's a hundred and six out there")
+    without reopening anything."""
+    return bool(cues.direct_questions(text))

@@ -31,7 +31,10 @@ STEP_CUES: dict[str, StepCue] = {
         r"\b(manual j|load calc|measure|measured|measuring|square (feet|footage)|sizing|"
         r"sized|btu|oversized|undersized|how big)\b"
     ),
-    "warranty": StepCue(r"\b(warrant(y|ies)|years? (parts|labor|labour)|(parts|labor) (warranty|coverage))\b"),
+    "warranty": StepCue(
+        r"\b(warrant(y|ies)|years? (on |of )?(parts|labor|labour|the (compressor|equipment|install))|"
+        r"(parts|labor) (warranty|coverage)|covered for \w+ years)\b"
+    ),
     "financing_options": StepCue(
         r"\b(financ\w*|a month|per month|monthly|payment plan|same[- ]as[- ]cash|"
         r"\d+ months|loan|apr|percent interest|zero down|cash, )\b"

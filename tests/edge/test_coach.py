@@ -126,13 +126,19 @@ def test_an_acknowledged_objection_is_left_alone() -> None:
     assert "price_objection_unaddressed" not in types(replay(s, coach()))
 
 
-def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind_is_not() -> None:
+def questions_weighed(script: Script, c: LiveCoach) -> list[str]:
+    replay(script, c)
+    return [d.candidate.utterance_ids[0] for d in c.gate.log if d.candidate.type == MomentType.QUESTION_UNANSWERED]
+
+
+def test_a_question_the_rep_talks_past_is_weighed_and_an_answer_of_the_asked_kind_is_not() -> None:
+    """The detector proposes the question the rep stepped over; the gate keeps the type silent for now (its
+    threshold is above the detector's confidence, see the taxonomy) but logs it, and fires it once allowed."""
     past = Script()
     question = past.say("cust", "Okay. And, um, do you guys do gutters too? Ours are pretty beat up.")
     past.say("rep", "So let's talk about what we'd actually put on. I'd go with an architectural shingle.")
-    fired = replay(past, coach())
-    assert types(fired) == ["question_unanswered"]
-    assert fired[0].nudge.moment.utterance_ids[0] == question.id
+    assert questions_weighed(past, coach()) == [question.id]
+    assert types(replay(past, coach(thresholds={"question_unanswered": 0.6}))) == ["question_unanswered"]
     for asked, reply in (
         ("So what does the whole thing run?", "The better system is $24,800 before incentives."),
         ("How long does an install usually take, start to finish?", "Install's a day or two, six weeks with permits."),
@@ -142,12 +148,12 @@ def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind
         answered = Script()
         answered.say("cust", asked)
         answered.say("rep", reply)
-        assert types(replay(answered, coach(trade="none"))) == [], asked
+        assert questions_weighed(answered, coach(trade="none")) == [], asked
     for statement in ("It started in, um, April? And now it's every morning.", "They won't rip you off, right?"):
         rising = Script()
         rising.say("cust", statement)
         rising.say("rep", "Let's go take a look at the basement.")
-        assert types(replay(rising, coach())) == [], statement
+        assert questions_weighed(rising, coach()) == [], statement
 
 
 def test_a_rep_who_twice_talks_over_the_customer_is_interrupting() -> None:
@@ -245,6 +251,21 @@ def test_a_visit_wound_down_without_a_next_step() -> None:
     booked.say("rep", "I'll come back Thursday at four to go over it with both of you.")
     booked.say("rep", "Here's my card in case anything comes up.")
     assert types(replay(booked, coach(trade="none"))) == []
+
+
+def test_prices_said_in_words_and_a_long_goodbye_still_end_the_visit_without_a_next_step() -> None:
+    s = Script()
+    s.say("rep", "Let me take a look at the furnace in the basement and measure the house for a Manual J.")
+    s.say("rep", "Ten years on parts and ten on labor, and zero percent financing for eighteen months.")
+    s.say("rep", "So the one I'd recommend comes to nine thousand eight hundred fifty, installed.")
+    s.say("cust", "We'll have to sit with it a while.")
+    s.say("rep", "Okay, well, I'll leave the proposal here, and my card's on top, so just give me a call.")
+    s.say("cust", "We will, honey. Take some tomatoes, and drive safe, it's a hundred and six out there.")
+    assert types(replay(s, coach())) == ["no_next_step"]  # and no skipped step: warranty and financing came first
+    usage = Script()
+    usage.say("rep", "You used about eleven thousand kilowatt-hours last year. If you owe, say, four thousand in tax,")
+    usage.say("rep", "the credit wipes out the four thousand. Here's my card, call me whenever.")
+    assert types(replay(usage, coach())) == []  # no price was stated: amounts of energy and examples are not one
 
 
 # -- real models ------------------------------------------------------------------------------------

@@ -89,6 +89,7 @@ _COMMIT = re.compile(
     r"come (back|out|by)|be (back|here|out)|survey|appointment|i'll (call|text|email|send)|we'll (call|text|send)|"
     r"follow[- ]up|meet)"
 )
+_OFFER = re.compile(r"\b((i|we) (could|can|might)|if you('d)? (want|like)|want me to|would you like|how about)\b")
 _DONE_DEAL = re.compile(
     r"\b(you're (all )?set|signed|e-?sign\w*|sign (right )?here|on the tablet|sent (you )?the agreement|"
     r"welcome aboard|got you (down|on the schedule))\b"
@@ -96,7 +97,7 @@ _DONE_DEAL = re.compile(
 _WIND_DOWN = re.compile(
     r"\b(here's my card|my card|give (us|me|the office|my office) a (call|ring|shout)|"
     r"call (us|me|the office) (whenever|anytime|if)|think (it )?over|whenever you're ready|no pressure|"
-    r"take your time|talk it over|when(ever)? you (decide|guys decide)|you have my number|my number's|"
+    r"take your time|talk it over|when(ever)? you (decide|guys decide)|you('ve)? (have|got) my number|my number's|"
     r"(leave|leaving) (you )?(the|this|my|a) (proposal|estimate|quote|paperwork|pictures|photos|brochure|folder)|"
     r"thanks? (you )?(both |all )?for having me)\b"
 )
@@ -172,9 +173,13 @@ def starts_with_answer(text: str) -> bool:
 
 
 def agrees_next_step(text: str) -> bool:
-    """A concrete next step: a booking or promised call with a day or time, or a signature."""
+    """A concrete next step: a booking or promised call with a day or time, or a signature. An offer ("I
+    could have a crew out Thursday", "if you want") is not one yet, whether or not Whisper wrote its
+    question mark."""
     lowered = text.lower()
-    return bool(_DONE_DEAL.search(lowered)) or bool(_WHEN.search(lowered) and _COMMIT.search(lowered))
+    if _DONE_DEAL.search(lowered):
+        return True
+    return bool(_WHEN.search(lowered) and _COMMIT.search(lowered) and not _OFFER.search(lowered))
 
 
 def winds_down(text: str) -> bool:

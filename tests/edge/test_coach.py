@@ -251,6 +251,12 @@ def test_a_visit_wound_down_without_a_next_step() -> None:
     booked.say("rep", "I'll come back Thursday at four to go over it with both of you.")
     booked.say("rep", "Here's my card in case anything comes up.")
     assert types(replay(booked, coach(trade="none"))) == []
+    offered = Script()  # an offer the customer did not take up is no next step (Whisper drops its "?")
+    offered.say("rep", "So the investment for the better option is $13,900.")
+    offered.say("rep", "I could have a crew out Thursday.")
+    offered.say("cust", "We need to think about it.")
+    offered.say("rep", "You've got my number. Just give me a call whenever you two figure it out.")
+    assert types(replay(offered, coach(trade="none"))) == ["no_next_step"]
 
 
 def test_prices_said_in_words_and_a_long_goodbye_still_end_the_visit_without_a_next_step() -> None:

@@ -95,6 +95,13 @@ class LocalLlm:
             self._prefix_state = state
             return len(tokens)
 
+    def forget(self) -> None:
+        """Drop the evaluated tokens and the primed prefix: the next call evaluates its whole prompt (for
+        measuring what the prefix cache saves)."""
+        with self._lock:
+            self._llm.reset()
+            self._prefix_tokens, self._prefix_state = [], None
+
     def _cached_state_path(self, tokens: list[int]) -> Path | None:
         directory = self.settings.state_cache_dir
         if directory is None:

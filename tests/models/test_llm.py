@@ -42,6 +42,10 @@ def test_small_model_answers_inside_the_grammar(store: ModelStore) -> None:
     llm.prime(FEW_SHOT)
     out = llm.complete(ask("Is the filter under the stairs?"), grammar=choice_grammar(LABELS), max_tokens=12)
     assert out.text in LABELS
+    assert out.reused_tokens > 0
+    llm.forget()  # the benchmark's "no cache" case: the whole prompt is evaluated again
+    again = llm.complete(FEW_SHOT + ask("Is the filter under the stairs?"), grammar=choice_grammar(LABELS))
+    assert again.reused_tokens == 0 and again.prompt_tokens == out.prompt_tokens
 
 
 @pytest.mark.slow

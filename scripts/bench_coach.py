@@ -103,7 +103,7 @@ def run_call(wav: Path, trade: str, realtime: bool) -> dict[str, object]:
             calls, speech, WavSource(wav, WavSourceSettings(realtime=realtime)), str(wav), voiceprint,
             second_pass=False, coach=coach, trade=trade,
         )  # fmt: skip
-        nudges = len(calls.nudges(result.call_id))
+        sent = [(n["type"], n["latency_s"]) for n in calls.nudges(result.call_id)]
         calls.close()
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
@@ -113,8 +113,9 @@ def run_call(wav: Path, trade: str, realtime: bool) -> dict[str, object]:
         "audio_s": round(result.end_s, 1),
         "wall_s": round(wall, 1),
         "cpu_per_audio_s": round(cpu / result.end_s, 3),
-        "nudges": nudges,
+        "nudges": len(sent),
         "latencies_s": [round(x, 3) for x in result.nudge_latencies_s],
+        "sent": [f"{t} {lat:.2f}s" if lat is not None else t for t, lat in sent],
         "llm": coach.llm_unavailable is None,
         "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
     }

@@ -49,6 +49,9 @@ class CoachSettings:
     """Wall time a candidate waits for the LLM before the gate decides without it."""
     nudge_expiry_s: float = 4.0
     """A nudge not delivered this long after it fired is dropped, never played late."""
+    sure_skips_llm: bool = True
+    """A candidate sure enough to fire without the LLM's yes (its type's threshold plus the unconfirmed
+    margin) fires at once instead of waiting ~2 s for a verdict that could only veto it."""
 
 
 @dataclass
@@ -125,6 +128,8 @@ class LiveCoach:
     def _consider(self, candidates: list[Candidate]) -> None:
         for c in candidates:
             wants_llm = TAXONOMY[c.type].llm_confirms and c.exchange is not None
+            if wants_llm and self.settings.sure_skips_llm:
+                wants_llm = c.confidence < self.gate.threshold(c.type) + self.gate.settings.unconfirmed_margin
             future = self._confirmations.submit(c.type, c.exchange or "") if wants_llm and self._confirmations else None
             self._waiting.append(_Waiting(c, future, self._now_ns()))
 

@@ -197,9 +197,15 @@ def test_the_llm_can_veto_and_its_silence_raises_the_bar() -> None:
     vetoed = Script()
     vetoed.say("cust", line)
     confirmations = ScriptedConfirmations("none")
-    c = coach(confirmations)
+    c = coach(confirmations, thresholds={"competitor_mentioned": 0.7})  # 0.9 < 0.7 + 0.25: the LLM is asked
     assert types(replay(vetoed, c)) == []
     assert confirmations.asked and "LLM says none" in c.gate.log[0].why
+    # Sure enough without it (0.9 >= 0.6 + 0.25): sent at once, not ~2 s later after a verdict that could
+    # only have vetoed it.
+    sure = Script()
+    sure.say("cust", line)
+    confirmations = ScriptedConfirmations("none")
+    assert types(replay(sure, coach(confirmations))) == ["competitor_mentioned"] and not confirmations.asked
     # A model that never answers: after the timeout the gate decides alone, at the stricter threshold, which
     # this cue-only candidate (confidence 0.9) clears at 0.6 + 0.25 but not at 0.7 + 0.25; a yes would pass.
     gate = GateSettings(thresholds={"competitor_mentioned": 0.7})

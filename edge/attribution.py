@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -158,9 +158,9 @@ class SpeakerAttributor:
             voice = assignment[k]
             if voice is not None:
                 self.voices.learn(voice, local.embedding, local.embedded_s, local.talk_s)
+        active = activity.probabilities > s.activity_threshold
+        talking_over = active & (active.sum(axis=1, keepdims=True) >= 2)  # each local, while another talks too
         turns = []
-        both = (activity.probabilities > s.activity_threshold).sum(axis=1) >= 2
-        step = activity.frame_step_s
         for lo, hi, k in runs:
             voice = assignment[k]
             if voice is None:
@@ -168,9 +168,8 @@ class SpeakerAttributor:
                 continue
             start_s = segment.start_s + lo / rate
             near = (times >= start_s - s.overlap_span_s) & (times <= start_s + s.overlap_span_s)
-            overlap_s = float(np.count_nonzero(near & both & (activity.probabilities[:, k] > s.activity_threshold)))
-            turn = self._turn(segment, lo, hi, voice.id, confidence[k], embedded=True)
-            turns.append(replace(turn, overlap_s=round(overlap_s * step, 3)))
+            overlap_s = float(np.count_nonzero(near & talking_over[:, k])) * activity.frame_step_s
+            turns.append(self._turn(segment, lo, hi, voice.id, confidence[k], embedded=True, overlap_s=overlap_s))
         return turns
 
     # -- the segment in its window -------------------------------------------------------------------
@@ -337,7 +336,14 @@ class SpeakerAttributor:
         return self._turn(segment, lo, hi, speaker, self.settings.short_piece_confidence, embedded=False)
 
     def _turn(
-        self, segment: SpeechSegment, lo: int, hi: int, speaker_id: str, confidence: float, embedded: bool
+        self,
+        segment: SpeechSegment,
+        lo: int,
+        hi: int,
+        speaker_id: str,
+        confidence: float,
+        embedded: bool,
+        overlap_s: float = 0.0,
     ) -> SpeakerTurn:
         rate = segment.rate_hz
         start_s, end_s = segment.start_s + lo / rate, segment.start_s + hi / rate
@@ -355,4 +361,5 @@ class SpeakerAttributor:
             role=role,
             confidence=round(min(confidence, cap), 3),
             embedded=embedded,
+            overlap_s=round(overlap_s, 3),
         )

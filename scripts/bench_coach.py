@@ -32,11 +32,9 @@ if __package__ in (None, ""):
 
 import numpy as np
 
+from scripts.figures import percentile
+
 DEFAULT_CALLS = "hvac-04,roofing-04,solar-04"
-
-
-def _p(values: list[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 3) if values else None
 
 
 def bench_llm(confirmations: int) -> dict[str, object]:
@@ -70,11 +68,11 @@ def bench_llm(confirmations: int) -> dict[str, object]:
     return {
         "confirmations": len(asked),
         "prime_s": round(prime_s, 2),
-        "cached_p50_s": _p(cached, 50),
-        "cached_p95_s": _p(cached, 95),
+        "cached_p50_s": percentile(cached, 50),
+        "cached_p95_s": percentile(cached, 95),
         "cached_tokens_evaluated": cached_tokens,
-        "uncached_p50_s": _p(uncached, 50),
-        "uncached_p95_s": _p(uncached, 95),
+        "uncached_p50_s": percentile(uncached, 50),
+        "uncached_p95_s": percentile(uncached, 95),
         "uncached_tokens_evaluated": tokens,
     }
 
@@ -163,14 +161,14 @@ def main(argv: list[str] | None = None) -> int:
         r = measure_call(wav, trade, not args.no_realtime)
         lat = list(r["latencies_s"])  # type: ignore[call-overload]
         latencies += lat
-        p50, p95 = _p(lat, 50), _p(lat, 95)
+        p50, p95 = percentile(lat, 50), percentile(lat, 95)
         print(f"{call_id:12} {r['audio_s']:8} {r['wall_s']:7} {r['cpu_per_audio_s']:11} {r['peak_rss_mb']:7.0f} "
               f"{r['nudges']:6} {p50 if p50 is not None else '-':>6} {p95 if p95 is not None else '-':>6}")  # fmt: skip
         rows.append(r)
     overall = {
         "nudges": len(latencies),
-        "latency_p50_s": _p(latencies, 50),
-        "latency_p95_s": _p(latencies, 95),
+        "latency_p50_s": percentile(latencies, 50),
+        "latency_p95_s": percentile(latencies, 95),
         "cpu_per_audio_s": round(float(np.mean([float(r["cpu_per_audio_s"]) for r in rows])), 3),  # type: ignore[arg-type]
         "peak_rss_mb": max(float(r["peak_rss_mb"]) for r in rows),  # type: ignore[arg-type]
         "realtime": not args.no_realtime,

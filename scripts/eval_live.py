@@ -29,7 +29,6 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np
 
 from edge.audio_file import read_audio
 from edge.call_store import CallStore
@@ -41,6 +40,7 @@ from edge.recording import record_call
 from edge.sources import WavSource, WavSourceSettings
 from edge.speech_models import SpeechModels
 from models.store import ModelStore
+from scripts.figures import percentile
 from scripts.live_eval.conversations import Conversation, load
 from scripts.live_eval.scoring import FiredAt, Score
 
@@ -180,8 +180,8 @@ def summarise(
             "recall": _r(total.recall),
             "f1": _r(total.f1),
             "false_nudges_per_hour": round(len(score.false_nudges) / hours, 2) if hours else None,
-            "latency_p50_s": _percentile(latencies, 50),
-            "latency_p95_s": _percentile(latencies, 95),
+            "latency_p50_s": percentile(latencies, 50),
+            "latency_p95_s": percentile(latencies, 95),
             "moments": total.moments,
             "nudges": total.nudges,
             "hours": round(hours, 3),
@@ -203,10 +203,6 @@ def print_table(score: Score, summary: dict[str, object]) -> None:
 
 def _f(x: float | None) -> str:
     return f"{x:5.2f}" if x is not None else "    -"
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    return _r(float(np.percentile(values, q))) if values else None
 
 
 def _r(x: float | None) -> float | None:

@@ -28,7 +28,6 @@ from typing import cast
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np
 from pyannote.core import Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
@@ -40,6 +39,7 @@ from edge.recording import record_call
 from edge.sources import WavSource, WavSourceSettings
 from edge.speech_models import SpeechModels
 from models.store import ModelStore
+from scripts.figures import percentile
 from scripts.speech_eval.labels import read_rttm, read_stm
 from scripts.speech_eval.metrics import (
     hypothesis,
@@ -197,9 +197,9 @@ def evaluate_file(wav: Path, models: SpeechModels, totals: Totals, realtime: boo
         rtf=round(stats.cpu_s / audio_s, 3),
         rtf_second_pass=round(second_wall / audio_s, 3),
         utterances=len(online),
-        latency_p50_s=_percentile(latencies, 50) if realtime else None,
-        latency_p95_s=_percentile(latencies, 95) if realtime else None,
-        piece_lag_p95_s=_percentile(stats.piece_lags_s, 95) if realtime else None,
+        latency_p50_s=percentile(latencies, 50) if realtime else None,
+        latency_p95_s=percentile(latencies, 95) if realtime else None,
+        piece_lag_p95_s=percentile(stats.piece_lags_s, 95) if realtime else None,
         enrolled=voiceprint is not None,
         rep_accuracy=_round(rep_acc.get("online")),
         rep_accuracy_second_pass=_round(rep_acc.get("second")),
@@ -224,10 +224,10 @@ def summarise(t: Totals) -> dict[str, object]:
         "rep_accuracy_second_pass": _round(t.rep_right["second"] / t.role_total) if t.role_total else None,
         "rtf": round(t.online_wall_s / t.audio_s, 3),
         "rtf_second_pass": round(t.second_wall_s / t.audio_s, 3),
-        "latency_p50_s": _percentile(t.latencies_s, 50),
-        "latency_p95_s": _percentile(t.latencies_s, 95),
+        "latency_p50_s": percentile(t.latencies_s, 50),
+        "latency_p95_s": percentile(t.latencies_s, 95),
         "latency_n": len(t.latencies_s),
-        "piece_lag_p95_s": _percentile(t.piece_lags_s, 95),
+        "piece_lag_p95_s": percentile(t.piece_lags_s, 95),
         "piece_lag_n": len(t.piece_lags_s),
         "audio_h": round(t.audio_s / 3600, 3),
         "confidence_ece": round(ece, 3),
@@ -247,10 +247,6 @@ def _row(r: FileResult) -> str:
 
 def _pct(x: float) -> float:
     return round(100 * x, 2)
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    return _round(float(np.percentile(values, q))) if values else None
 
 
 def _round(x: float | None) -> float | None:

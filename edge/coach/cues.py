@@ -36,7 +36,7 @@ _PRICE = re.compile(
     # ("eleven thousand kilowatt-hours") or an example ("if you owe, say, four thousand in tax").
     r"|(^|[.?!]\s+|\b(comes? to|come out to|is|it's|that's|runs?|totals?|for|at|be|only)\s+)"
     rf"{_NUMBER_WORD}([- ]{_NUMBER_WORD})? (thousand|grand)\b(?![\w ,-]{{0,20}}"
-    r"(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people|homes|roofs|install|in tax))"
+    r"(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people|homes|roofs|install))"
 )
 _ACKNOWLEDGE = re.compile(
     r"^\W*(i hear you|i understand|i get (it|that)|i know|fair|that's fair|totally|absolutely|it is\b|you're right|"

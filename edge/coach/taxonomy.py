@@ -75,10 +75,9 @@ class MomentDefinition:
     """Candidates go to the local LLM, and without its yes (no model, too slow) need a higher confidence.
     Set where the LLM earns it on the dev split (Qwen2.5-Coder 1.5B, the one on the registries): it confirmed
     the decision-maker deferrals and competitor mentions the fast stage proposed. It answered "none" to every
-    buying signal and unaddressed objection, and asked "was this question answered?" (as a label, or as a
-    yes/no of its own) it was right on 6 of 11 dev exchanges, so those types rest on the fast stages: for
-    questions, direct questions only (not rising statements or tags) and replies checked for the kind of
-    answer asked for."""
+    buying signal and unaddressed objection, and to every unanswered-question candidate, real ones too; asked
+    instead "did the rep answer?" as a yes/no of its own it was right on 5 of 11 dev exchanges. So those types
+    rest on the fast stages."""
 
 
 TAXONOMY: dict[MomentType, MomentDefinition] = {

@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from models._lazy import loading, require
 from models.errors import ModelRuntimeError
 
@@ -48,6 +50,20 @@ class LlmCompletion:
     """Prompt tokens served from the cached prefix instead of being evaluated."""
     completion_tokens: int
     seconds: float
+
+
+@dataclass(frozen=True)
+class LlmChoice:
+    """The model's next-token probabilities over a closed set of answers (renormalised over the set)."""
+
+    probabilities: dict[str, float]
+    prompt_tokens: int
+    reused_tokens: int
+    seconds: float
+
+    @property
+    def best(self) -> str:
+        return max(self.probabilities, key=self.probabilities.__getitem__)
 
 
 def choice_grammar(labels: list[str]) -> str:
@@ -132,6 +148,44 @@ class LocalLlm:
                 prompt_tokens=len(tokens),
                 reused_tokens=reused,
                 completion_tokens=int(usage.get("completion_tokens", 0)),
+                seconds=time.perf_counter() - started,
+            )
+
+    def choose(self, suffix: str, answers: list[str], separator: str = " ") -> LlmChoice:
+        """Which of ``answers`` the model would write after ``prefix + suffix``, read from one forward pass.
+
+        Each answer is identified by the first token of ``separator + answer`` (a space, as in
+        "Label: none"; "" after a newline), so the answers must start with different tokens. Nothing is
+        generated: a constrained completion of "decision_maker_objection" costs five more decoding steps after
+        the prompt (~0.15 s each on one core), and the coach only needs to know which answer the model
+        prefers and how strongly.
+        """
+        firsts = {answer: self.tokenize(f"{separator}{answer}")[0] for answer in answers}
+        if len(set(firsts.values())) != len(answers):
+            raise ValueError(f"answers must start with different tokens: {firsts}")
+        with self._lock:
+            tokens = (self._prefix_tokens or self.tokenize("", add_bos=True)) + self.tokenize(suffix)
+            if len(tokens) > self.settings.n_ctx:
+                raise ModelRuntimeError(
+                    self.model_path.name,
+                    f"prompt of {len(tokens)} tokens does not fit n_ctx={self.settings.n_ctx}",
+                )
+            reused = self._restore_prefix(tokens)
+            started = time.perf_counter()
+            # Evaluate what the cache does not hold; the last token's logits are then the next-token scores.
+            self._llm.n_tokens = reused
+            self._llm.eval(tokens[reused:])
+            llama_cpp = require("llama_cpp", "llm")
+            logits = np.ctypeslib.as_array(
+                llama_cpp.llama_get_logits_ith(self._llm.ctx, -1), shape=(self._llm.n_vocab(),)
+            )
+            picked = np.array([logits[t] for t in firsts.values()], dtype=np.float64)
+            shares = np.exp(picked - picked.max())
+            shares /= shares.sum()
+            return LlmChoice(
+                probabilities={a: round(float(p), 4) for a, p in zip(answers, shares, strict=True)},
+                prompt_tokens=len(tokens),
+                reused_tokens=reused,
                 seconds=time.perf_counter() - started,
             )
 

@@ -41,7 +41,7 @@ def bench_llm(confirmations: int) -> dict[str, object]:
     from edge.coach.confirmer import LlmConfirmer, prompt_prefix, prompt_suffix
     from edge.coach.exemplars import COUNTER_EXEMPLARS, EXEMPLARS
     from edge.coach.taxonomy import MomentType
-    from models.llm import LlmSettings, choice_grammar
+    from models.llm import LlmSettings
     from models.loaders import load_llm
     from models.store import ModelStore
 
@@ -60,9 +60,7 @@ def bench_llm(confirmations: int) -> dict[str, object]:
     uncached, tokens = [], 0
     for t, s in asked:
         plain.forget()  # llama.cpp would otherwise reuse the prefix it evaluated last time
-        out = plain.complete(
-            prompt_prefix() + prompt_suffix(f'Customer: "{s}"\n'), grammar=choice_grammar([t.value, "none"])
-        )
+        out = plain.choose(prompt_prefix() + prompt_suffix(f'Customer: "{s}"\n'), [t.value, "none"])
         uncached.append(out.seconds)
         tokens = out.prompt_tokens - out.reused_tokens
     return {

@@ -2,8 +2,9 @@
 
 The prompt is a fixed few-shot prefix (the label definitions and hand-written examples, none from
 the corpus) followed by the exchange. The prefix's KV state is computed once (``LocalLlm.prime``)
-and every confirmation evaluates only the exchange's tokens; a GBNF grammar admits only a label of
-the asked-about types or "none", so the answer is always one the gate can read.
+and every confirmation evaluates only the exchange's tokens. The answer is read from that one forward
+pass (``LocalLlm.choose``): the model's odds of the asked-about label against "none", so it is always
+one the gate can read, and it comes with how sure the model was.
 
 ``ConfirmationWorker`` runs the model on a worker thread of its own: the coach hands it candidates and
 reads verdicts when they are ready, so the LLM never holds up transcription or the other detectors.
@@ -14,9 +15,9 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
-from edge.coach.gate import Verdict
+from edge.coach.gate import NONE, Verdict
 from edge.coach.taxonomy import MomentType
-from models.llm import LlmCompletion, choice_grammar
+from models.llm import LlmChoice
 
 CONFIRMED_TYPES = (
     MomentType.PRICE_OBJECTION_UNADDRESSED,
@@ -25,7 +26,6 @@ CONFIRMED_TYPES = (
     MomentType.COMPETITOR_MENTIONED,
     MomentType.BUYING_SIGNAL,
 )
-NONE = "none"
 
 _SHORT_DEFINITIONS = {
     MomentType.PRICE_OBJECTION_UNADDRESSED: "the customer objects to the price or cost, and the rep's replies neither "
@@ -81,12 +81,13 @@ def prompt_prefix() -> str:
 
 
 def prompt_suffix(exchange: str) -> str:
-    return f"Exchange:\n{exchange}<|im_end|>\n<|im_start|>assistant\nLabel: "
+    # No space after "Label:": in the examples the space belongs to the label's first token (" none").
+    return f"Exchange:\n{exchange}<|im_end|>\n<|im_start|>assistant\nLabel:"
 
 
 class Llm(Protocol):
     def prime(self, prefix: str) -> int: ...
-    def complete(self, suffix: str, grammar: str | None = None, max_tokens: int = 16) -> LlmCompletion: ...
+    def choose(self, suffix: str, answers: list[str]) -> LlmChoice: ...
 
 
 class LlmConfirmer:
@@ -98,9 +99,8 @@ class LlmConfirmer:
 
     def label(self, candidate_type: MomentType, exchange: str) -> Verdict:
         # Only the asked-about type or none: the model cannot wander to a label the detector did not propose.
-        grammar = choice_grammar([candidate_type.value, NONE])
-        out = self._llm.complete(prompt_suffix(exchange), grammar=grammar, max_tokens=12)
-        return Verdict(out.text.strip(), out.seconds)
+        out = self._llm.choose(prompt_suffix(exchange), [candidate_type.value, NONE])
+        return Verdict(out.best, out.seconds, out.probabilities[candidate_type.value])
 
 
 class ConfirmationWorker:

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from edge.coach.detectors import Candidate
 from edge.coach.taxonomy import TAXONOMY, MomentType
 
+NONE = "none"
+"""The LLM's answer when the exchange is none of the asked-about types."""
+
 
 @dataclass(frozen=True)
 class GateSettings:
@@ -19,6 +22,10 @@ class GateSettings:
     """Nudges one call may get, whatever happens."""
     unconfirmed_margin: float = 0.25
     """Added to the threshold of a type that wants the LLM's confirmation when the LLM gave none."""
+    llm_yes_probability: float = 0.65
+    """The LLM's odds for the candidate's label (against "none") that count as its yes. On the 24 dev calls
+    every real decision-maker deferral and competitor mention the fast stage proposed got 0.68 or more; 9 of
+    the 12 that were not got less (0.19-0.53), where an even 0.5 let 3 of them through."""
     confirmed_weight: float = 0.5
     """Share of a confirmed candidate's confidence that the LLM's yes carries (the rest is the fast stage's)."""
     thresholds: dict[str, float] = field(default_factory=dict)
@@ -31,6 +38,8 @@ class Verdict:
 
     label: str
     seconds: float
+    probability: float | None = None
+    """The model's odds for the asked-about label against "none", when it gave them."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,9 @@ class Gate:
                 threshold += s.unconfirmed_margin
             elif verdict.label != c.type.value:
                 return GateDecision(c, False, f"LLM says {verdict.label}", confidence, verdict)
+            elif verdict.probability is not None and verdict.probability < s.llm_yes_probability:
+                why = f"LLM unsure ({verdict.probability:.2f} < {s.llm_yes_probability})"
+                return GateDecision(c, False, why, confidence, verdict)
             else:
                 confidence = s.confirmed_weight + (1 - s.confirmed_weight) * confidence
         if confidence < threshold:

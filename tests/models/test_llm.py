@@ -48,6 +48,22 @@ def test_small_model_answers_inside_the_grammar(store: ModelStore) -> None:
     assert again.reused_tokens == 0 and again.prompt_tokens == out.prompt_tokens
 
 
+def test_choose_reads_the_odds_of_each_answer_from_one_forward_pass(store: ModelStore) -> None:
+    llm = load_llm(store, "smollm2-135m", LlmSettings(n_ctx=1024))
+    prefix_tokens = llm.prime(FEW_SHOT)
+    first = llm.choose(ask("Is the filter under the stairs?"), LABELS, separator="")
+    assert set(first.probabilities) == set(LABELS)
+    assert sum(first.probabilities.values()) == pytest.approx(1.0, abs=1e-3)
+    assert first.best in LABELS and first.reused_tokens >= prefix_tokens
+    # Deterministic, and the same whether the prefix comes from the cache or is evaluated again.
+    llm.forget()
+    again = llm.choose(FEW_SHOT + ask("Is the filter under the stairs?"), LABELS, separator="")
+    assert again.reused_tokens == 0
+    assert again.probabilities == pytest.approx(first.probabilities, abs=0.02)
+    with pytest.raises(ValueError, match="different tokens"):
+        llm.choose(ask("Hi"), ["price_objection", "price_objection_unaddressed"], separator="")
+
+
 @pytest.mark.slow
 def test_qwen_classifies_with_a_reused_few_shot_prefix(store: ModelStore) -> None:
     llm = load_llm(store, "qwen2.5-1.5b", LlmSettings(n_ctx=1024, n_threads=2))
@@ -58,15 +74,17 @@ def test_qwen_classifies_with_a_reused_few_shot_prefix(store: ModelStore) -> Non
         "My wife handles the money, she'll need to see this first.": "decision_maker_objection",
         "Home Depot sent a guy out who said we could keep the old ductwork.": "competitor_mentioned",
     }
-    answers = {}
+    answers, chosen = {}, {}
     for utterance, expected in cases.items():
         out = llm.complete(ask(utterance), grammar=grammar, max_tokens=12)
         # Only the new utterance is evaluated: the few-shot prefix comes from the saved KV state.
         assert out.reused_tokens >= prefix_tokens
         answers[utterance] = (out.text, expected)
         print(f"{out.text:26} {out.seconds:.2f}s  reused {out.reused_tokens}/{out.prompt_tokens}  {utterance}")
+        chosen[utterance] = (llm.choose(ask(utterance), LABELS, separator="").best, expected)
     assert all(text in LABELS for text, _ in answers.values())
     assert sum(text == expected for text, expected in answers.values()) >= 2, answers
+    assert sum(best == expected for best, expected in chosen.values()) >= 2, chosen
 
 
 def test_a_damaged_gguf_is_a_typed_error_naming_the_file(store: ModelStore, tmp_path: Path) -> None:

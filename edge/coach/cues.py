@@ -38,6 +38,7 @@ _PRICE = re.compile(
     rf"{_NUMBER_WORD}([- ]{_NUMBER_WORD})? (thousand|grand)\b(?![\w ,-]{{0,20}}"
     r"(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people|homes|roofs|install))"
 )
+_SPOKEN_DOLLAR = re.compile(r"\bdollars?\s+(?=\d)")
 _ACKNOWLEDGE = re.compile(
     r"^\W*(i hear you|i understand|i get (it|that)|i know|fair|that's fair|totally|absolutely|it is\b|you're right|"
     r"that's (real|a lot of) money|i hear that|understood|no doubt|makes sense|believe me|trust me|i won't pretend)"
@@ -82,7 +83,9 @@ _SAYS_WHAT_IT_IS = re.compile(
 )
 _WHEN = re.compile(
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|next week|this week|"
-    r"the \d{1,2}(st|nd|rd|th)|\d{1,2}(:\d\d)?\s*(a\.?m\.?|p\.?m\.?|o'clock)|at \d{1,2}\b)"
+    r"the \d{1,2}(st|nd|rd|th)|\d{1,2}(:\d\d)?\s*(a\.?m\.?|p\.?m\.?|o'clock)|"
+    # "at 9" (a clock hour), not Whisper's digits for an interval ("we come back at 7 days and at 14").
+    r"at (1[0-2]|[1-9])\b(?!\s*(days?|weeks?|months?|years?|percent|degrees?|feet|foot|inch)))"
 )
 _COMMIT = re.compile(
     r"\b(book|booked|schedul\w*|put you (down|on)|pencil\w*|set (for|up)|see you|crew|install\w*|"
@@ -136,7 +139,7 @@ def direct_questions(text: str) -> list[str]:
 def answers_kind(question: str, reply: str) -> bool:
     """The reply gives the kind of thing the question asks for: a price for "what does it run?", a
     time or duration for "how soon?"."""
-    q, r = question.lower(), reply.lower()
+    q, r = question.lower(), _dollar_signs(reply.lower())
     return bool(
         (_ASKS_COST.search(q) and (states_price(r) or re.search(r"\$\s?\d", r)))
         or (_ASKS_TIME.search(q) and _TIME_ANSWER.search(r))
@@ -145,7 +148,12 @@ def answers_kind(question: str, reply: str) -> bool:
 
 def states_price(text: str) -> bool:
     """A price for the job: a dollar amount in the thousands, or "your investment is ..."."""
-    return bool(_PRICE.search(text.lower()))
+    return bool(_PRICE.search(_dollar_signs(text.lower())))
+
+
+def _dollar_signs(text: str) -> str:
+    # Whisper (tiny.en) often writes "$425" as "dollar 425" on room audio: "it's dollar 425 to start".
+    return _SPOKEN_DOLLAR.sub("$", text)
 
 
 def acknowledges(text: str) -> bool:

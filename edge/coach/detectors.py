@@ -44,6 +44,8 @@ class DetectorSettings:
     rep is enrolled (the rep is then only "whoever talks most"), so an unenrolled call gets no nudges."""
     monologue_words: int = 150
     """Rep words in one run of the floor (backchannels from others do not end it) that make a monologue."""
+    question_pause_s: float = 0.8
+    """A rep question ends the run only if the rep then pauses this long (or someone answers)."""
     talk_window_s: float = 180.0
     talk_ratio: float = 0.78
     """Rep share of talk time over ``talk_window_s`` above which the rep dominates (the taxonomy says 75 %;
@@ -78,6 +80,10 @@ class DetectorSettings:
     """How far back an agreed next step counts when the rep winds the visit down."""
     wind_down_settle_s: float = 8.0
     """How long the talk must stay wound down before "no next step" is decided."""
+    turn_gap_s: float = 1.0
+    """One speaker's utterances less than this apart (others' backchannels aside) are one turn."""
+    turn_max_s: float = 40.0
+    """A turn read as one is at most this long (the LLM reads it whole)."""
 
 
 class Detector(Protocol):
@@ -102,12 +108,37 @@ class CallView:
     def rep(self, u: Utterance) -> bool:
         return self.role(u) == Role.REP
 
+    def turn(self, u: Utterance) -> list[Utterance]:
+        """``u`` and the utterances of the same speaker's turn before it. The pipeline cuts a turn at its
+        pauses ("So, for all of that." "The exclusion, the setup." "It's $425 to start."), and what a turn
+        says is often only in the whole: the price, the deferral, the goodbye."""
+        s = self.settings
+        run = [u]
+        for x in reversed(self.utterances):
+            if x.id == u.id or x.start_s > u.start_s:
+                continue
+            if x.speaker_id != u.speaker_id:
+                if cues.is_backchannel(x.text):
+                    continue
+                break
+            if run[0].start_s - x.end_s > s.turn_gap_s or u.end_s - x.start_s > s.turn_max_s:
+                break
+            run.insert(0, x)
+        return run
+
+    def turn_text(self, u: Utterance) -> str:
+        return " ".join(x.text.strip() for x in self.turn(u))
+
     def customer_voices(self) -> set[str]:
         return {u.speaker_id for u in self.utterances if self.customer_side(u) and not cues.is_backchannel(u.text)}
 
 
 class MonologueDetector:
-    """Rep words since the floor was last given: a question from the rep, or a real turn from anyone else."""
+    """Rep words since the floor was last given: a question from the rep, or a real turn from anyone else.
+
+    A question gives the floor only if the rep then leaves room to answer: Whisper turns pieces of a pitch
+    into questions ("The way we treat it" → "Where we treated?"), and a rhetorical "you know what the best
+    part is?" carried straight on gives nobody the floor."""
 
     def __init__(self) -> None:
         self._run: list[Utterance] = []
@@ -115,17 +146,23 @@ class MonologueDetector:
         self._requested = False
         self._fired = False
         self._last_other_text = ""
+        self._question_end_s: float | None = None
 
     def observe(self, u: Utterance, view: CallView) -> list[Candidate]:
+        s = view.settings
         if view.rep(u):
+            if self._question_end_s is not None:
+                if u.start_s - self._question_end_s > s.question_pause_s:
+                    self._reset()
+                self._question_end_s = None
             if not self._run:
                 self._requested = cues.requests_explanation(self._last_other_text)
             self._run.append(u)
             self._words += len(cues.words(u.text))
             if cues.asks_question(u.text):
-                self._reset()
+                self._question_end_s = u.end_s
                 return []
-            if self._words >= view.settings.monologue_words and not self._fired and not self._requested:
+            if self._words >= s.monologue_words and not self._fired and not self._requested:
                 self._fired = True
                 confidence = min(x.speaker_confidence for x in self._run)
                 ids = tuple(x.id for x in self._run)
@@ -134,7 +171,9 @@ class MonologueDetector:
                         MomentType.REP_MONOLOGUE, ids, confidence, u.end_s, f"{self._words} rep words, no question"
                     )
                 ]
-        elif not cues.is_backchannel(u.text):
+        elif view.role(u) is not None and not cues.is_backchannel(u.text):
+            # A turn from someone else gives the floor; one whose speaker is unsure (often a piece of the rep's
+            # own run mixed with room noise) neither counts for the rep nor ends the run.
             self._last_other_text = u.text
             self._reset()
         return []
@@ -143,7 +182,7 @@ class MonologueDetector:
         return []
 
     def _reset(self) -> None:
-        self._run, self._words, self._fired = [], 0, False
+        self._run, self._words, self._fired, self._question_end_s = [], 0, False, None
 
 
 class TalkRatioDetector:
@@ -219,6 +258,8 @@ class _Pending:
     score: float
     asked: str = ""
     """For a question: the sentence that asks it."""
+    said: str = ""
+    """What the customer said (for an objection, the whole turn so far)."""
     replies: list[Utterance] = field(default_factory=list)
 
 
@@ -246,9 +287,12 @@ class UnaddressedDetector:
             if view.rep(u) or view.role(u) is None:
                 if cues.is_backchannel(u.text):
                     continue
-                p.replies.append(u)
                 if self._addressed(p, u, view.settings, latest=p is self._latest_question()):
                     self._pending.remove(p)
+                elif view.rep(u):
+                    # An utterance whose speaker is unsure may still answer (then nothing fires), but is no
+                    # evidence of a rep talking past the customer.
+                    p.replies.append(u)
             elif (
                 p.type == MomentType.QUESTION_UNANSWERED
                 and not p.replies
@@ -264,7 +308,8 @@ class UnaddressedDetector:
         if objection is not None and objection.score >= s.objection_score:
             kind = MomentType.PRICE_OBJECTION_UNADDRESSED
             self._pending = [p for p in self._pending if p.type != kind]  # a second objection restates the first
-            self._pending.append(_Pending(kind, u, u.end_s + s.objection_response_s, objection.score))
+            said = view.turn_text(u)
+            self._pending.append(_Pending(kind, u, u.end_s + s.objection_response_s, objection.score, said=said))
         elif questions and len(cues.words(u.text)) >= s.min_question_words:
             kind = MomentType.QUESTION_UNANSWERED
             self._pending.append(_Pending(kind, u, u.end_s + s.question_response_s, 0.7, questions[-1]))
@@ -284,7 +329,9 @@ class UnaddressedDetector:
             confidence = round(
                 p.score * min(p.trigger.speaker_confidence, *(r.speaker_confidence for r in p.replies)), 3
             )
-            exchange = f'Customer: "{p.trigger.text}"\n' + "".join(f'Rep: "{r.text}"\n' for r in p.replies[:3])
+            exchange = f'Customer: "{p.said or p.trigger.text}"\n' + "".join(
+                f'Rep: "{r.text}"\n' for r in p.replies[:3]
+            )
             ids = (p.trigger.id, *(r.id for r in p.replies[:3]))
             reason = "no acknowledgement" if p.type == MomentType.PRICE_OBJECTION_UNADDRESSED else "no answer"
             out.append(
@@ -323,7 +370,7 @@ class PriceBeforeStepsDetector:
         for step, cue in self._steps.items():
             if cue.covered_by(u.text, view.rep(u)):
                 self._covered.add(step)
-        if view.rep(u) and cues.states_price(u.text):
+        if view.rep(u) and cues.states_price(view.turn_text(u)):
             self._done = True
             missing = [step for step in self._steps if step not in self._covered]
             if missing:
@@ -340,8 +387,12 @@ class SemanticDetector:
 
     def __init__(self) -> None:
         self._held: list[tuple[Candidate, Utterance]] = []
+        self._proposed: set[tuple[MomentType, str]] = set()
+        """(type, first utterance of the turn): a turn is scored again as each piece arrives, and proposed
+        once per type (one LLM confirmation, not one per piece)."""
 
     def observe(self, u: Utterance, view: CallView, scores: dict[MomentType, SemanticScore] | None) -> list[Candidate]:
+        """``scores``: the semantic stage's reading of ``u``'s whole turn so far (``CallView.turn``)."""
         s = view.settings
         out = []
         for candidate, trigger in list(self._held):
@@ -356,16 +407,20 @@ class SemanticDetector:
             (scores[t].score for t in (MomentType.DECISION_MAKER_OBJECTION, MomentType.PRICE_OBJECTION_UNADDRESSED)
              if t in scores), default=0.0,
         )  # fmt: skip
+        turn = view.turn(u)
         for t in (MomentType.DECISION_MAKER_OBJECTION, MomentType.COMPETITOR_MENTIONED, MomentType.BUYING_SIGNAL):
             score = scores.get(t)
             floor = s.llm_semantic_score if TAXONOMY[t].llm_confirms else s.semantic_score
-            if score is None or score.score < floor:
+            if score is None or score.score < floor or (t, turn[0].id) in self._proposed:
                 continue
             if t == MomentType.BUYING_SIGNAL and objection > score.score:
                 continue  # "I can't sign anything today": reads like signing, is an objection
-            confidence = round(score.score * u.speaker_confidence, 3)
+            self._proposed.add((t, turn[0].id))
+            confidence = round(score.score * min(x.speaker_confidence for x in turn), 3)
             reason = f"{'cue, ' if score.cue else ''}nearest example: {score.nearest!r}"
-            candidate = Candidate(t, (u.id,), confidence, u.end_s, reason, f'Customer: "{u.text}"\n')
+            said = " ".join(x.text.strip() for x in turn)
+            ids = tuple(x.id for x in turn)
+            candidate = Candidate(t, ids, confidence, u.end_s, reason, f'Customer: "{said}"\n')
             others_here = view.customer_voices() - {u.speaker_id}
             if t == MomentType.DECISION_MAKER_OBJECTION and others_here:
                 self._held.append((candidate, u))
@@ -396,11 +451,11 @@ class WindDownDetector:
         s = view.settings
         if self._fired:
             return []
-        self._priced |= view.rep(u) and cues.states_price(u.text)
+        self._priced |= view.rep(u) and cues.states_price(view.turn_text(u))
         if _commits(u, view) or (self._pending is not None and view.customer_side(u) and _reopens(u.text)):
             self._pending = None
         # Only after an offer: before the price, "reach out" or "let me know" is not the visit ending.
-        if self._priced and view.rep(u) and cues.winds_down(u.text) and not _commits(u, view):
+        if self._priced and view.rep(u) and cues.winds_down(view.turn_text(u)) and not _commits(u, view):
             recent = [x for x in view.utterances if x.end_s >= u.end_s - s.next_step_lookback_s and x.id != u.id]
             if not any(_commits(x, view) for x in recent):
                 self._pending = u
@@ -417,7 +472,7 @@ class WindDownDetector:
 
 def _commits(u: Utterance, view: CallView) -> bool:
     """The rep stating a next step as settled (a proposal put as a question is not yet agreed)."""
-    return view.rep(u) and not cues.asks_question(u.text) and cues.agrees_next_step(u.text)
+    return view.rep(u) and not cues.asks_question(u.text) and cues.agrees_next_step(view.turn_text(u))
 
 
 def _reopens(text: str) -> bool:

@@ -28,8 +28,9 @@ STEP_CUES: dict[str, StepCue] = {
         r"head (down|up)|take a look|show me)\b"
     ),
     "load_calculation": StepCue(
+        # BTUs as a need, not as read off the old unit's nameplate ("80,000 BTU Goodman furnace").
         r"\b(manual j|load calc|measure|measured|measuring|square (feet|footage)|sizing|"
-        r"sized|btu|oversized|undersized|how big)\b"
+        r"sized|oversized|undersized|how big|how many btus?|needs? (about |around |only )?[\d,]+ btus?)\b"
     ),
     "warranty": StepCue(
         r"\b(warrant(y|ies)|years? (on |of )?(parts|labor|labour|the (compressor|equipment|install))|"

@@ -280,6 +280,49 @@ def test_prices_said_in_words_and_a_long_goodbye_still_end_the_visit_without_a_n
     assert types(replay(usage, coach())) == []  # no price was stated: amounts of energy and examples are not one
 
 
+def test_a_turn_cut_into_pieces_is_read_whole() -> None:
+    """The pipeline cuts turns at their pauses: the deferral, the price and the goodbye are often only in the
+    whole turn, and a question Whisper hears in a run-on pitch gives nobody the floor."""
+    deferral = Script()
+    deferral.say("cust", "Yeah, look, I gotta talk to Angela", gap_s=0.2)
+    deferral.say("cust", "about it first.", gap_s=0.2)
+    fired = replay(deferral, coach())
+    assert types(fired) == ["decision_maker_objection"]
+    assert fired[0].nudge.moment.utterance_ids == ("u000", "u001")  # cites every piece
+    assert fired[0].decision.candidate.exchange == 'Customer: "Yeah, look, I gotta talk to Angela about it first."\n'
+
+    priced = Script()  # Whisper's "dollar 425" is a price; the rep's pieces make one turn
+    priced.say("rep", "So for all of that,", gap_s=0.1)
+    priced.say("rep", "it's dollar 425 to start.", gap_s=0.1)
+    priced.say("cust", "We'll have to think about it.")
+    priced.say("rep", "No problem. Here's my card,", gap_s=0.3)
+    priced.say("rep", "just give us a call whenever you're ready.", gap_s=0.1)
+    assert types(replay(priced, coach(trade="pest_control"))) == ["step_skipped_before_price", "no_next_step"]
+
+    garbled = Script()
+    garbled.say("cust", "We've had ants since May.")
+    garbled.say("rep", pitch(80))
+    garbled.say("rep", "Where we treated?", gap_s=0.1)  # "The way we treat it," carried straight on
+    garbled.say("rep", pitch(80), gap_s=0.1)
+    garbled.say("rep", "just making more than you're using.", confidence=0.5, gap_s=0.1)  # unsure: no turn
+    garbled.say("rep", pitch(20), gap_s=0.1)
+    assert "rep_monologue" in types(replay(garbled, coach()))
+    paused = Script()
+    paused.say("rep", pitch(80))
+    paused.say("rep", "Does that make sense?", gap_s=0.1)
+    paused.say("rep", pitch(80), gap_s=1.5)  # room left to answer: the question gave the floor
+    assert "rep_monologue" not in types(replay(paused, coach()))
+
+
+def test_a_nameplate_btu_is_no_load_calculation() -> None:
+    s = Script()
+    s.say("rep", "Okay, 80,000 BTU Goodman furnace in the basement, that's in decent shape.")
+    s.say("rep", "Ten years on parts and a year on labor warranty, and financing at zero percent.")
+    s.say("rep", "So the Goodman with a new coil is $7,200.")
+    fired = replay(s, coach())
+    assert types(fired) == ["step_skipped_before_price"] and "load_calculation" in fired[0].decision.candidate.reason
+
+
 # -- real models ------------------------------------------------------------------------------------
 
 

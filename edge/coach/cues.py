@@ -38,6 +38,7 @@ _PRICE = re.compile(
     rf"{_NUMBER_WORD}([- ]{_NUMBER_WORD})? (thousand|grand)\b(?![\w ,-]{{0,20}}"
     r"(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people|homes|roofs|install))"
 )
+_COVER_LIMIT = re.compile(r"\b(up to|as much as|coverage of|covered for|worth of) \$\s?[\d,.]+(\s*(k|thousand|grand))?")
 _SPOKEN_DOLLAR = re.compile(r"\bdollars?\s+(?=\d)")
 _ACKNOWLEDGE = re.compile(
     r"^\W*(i hear you|i understand|i get (it|that)|i know|fair|that's fair|totally|absolutely|it is\b|you're right|"
@@ -99,7 +100,8 @@ _DONE_DEAL = re.compile(
 )
 _WIND_DOWN = re.compile(
     r"\b(here's my card|my card|give (us|me|the office|my office) a (call|ring|shout)|"
-    r"call (us|me|the office) (whenever|anytime|if)|think (it )?over|whenever you're ready|no pressure|"
+    r"call (us|me|the office) (whenever|anytime|if)|think (it )?over|no pressure|"
+    r"whenever (you're|you guys are|y'all are|she's|he's|they're) ready|"
     r"take your time|talk it over|when(ever)? you (decide|guys decide)|you('ve)? (have|got) my number|my number's|"
     r"(leave|leaving) (you )?(the|this|my|a) (proposal|estimate|quote|paperwork|pictures|photos|brochure|folder)|"
     r"thanks? (you )?(both |all )?for having me)\b"
@@ -147,8 +149,9 @@ def answers_kind(question: str, reply: str) -> bool:
 
 
 def states_price(text: str) -> bool:
-    """A price for the job: a dollar amount in the thousands, or "your investment is ..."."""
-    return bool(_PRICE.search(_dollar_signs(text.lower())))
+    """A price for the job: a dollar amount in the thousands, or "your investment is ..."; not a limit of
+    cover ("we repair any new damage up to $100,000")."""
+    return bool(_PRICE.search(_COVER_LIMIT.sub(" ", _dollar_signs(text.lower()))))
 
 
 def _dollar_signs(text: str) -> str:

@@ -38,7 +38,7 @@ STEP_CUES: dict[str, StepCue] = {
     ),
     "financing_options": StepCue(
         r"\b(financ\w*|a month|per month|monthly|payment plan|same[- ]as[- ]cash|"
-        r"\d+ months|loan|apr|percent interest|zero down|cash, )\b"
+        r"\d+ months|loan|apr|percent interest|zero down|zero percent|cash, )\b|\b0 ?%"
     ),
     "roof_inspection": StepCue(
         r"\b(get up there|up on the roof|on the roof|ladder|attic|photos?|pictures?|shingles)\b"
@@ -53,9 +53,11 @@ STEP_CUES: dict[str, StepCue] = {
     ),
     "roof_shade_assessment": StepCue(r"\b(shade|shading|south|orientation|faces|azimuth|tree|roof is|roof's)\b"),
     "incentives": StepCue(r"\b(tax credit|credit|incentives?|rebates?|itc|net metering|srec)\b"),
+    # Looking, not naming a place: treatment talk is full of "outside" and "the foundation".
     "property_inspection": StepCue(
-        r"\b(take a look|let me (go )?(look|check|see)|basement|attic|crawl ?space|"
-        r"outside|foundation|walk around|under the sink|behind)\b"
+        r"\b(take a look|let me (go )?(look|check|see)|basement|attic|crawl ?space|walk around|"
+        r"look (around|outside|under|behind)|check (under|behind|outside|around)|(i|we) (looked|checked|found)|"
+        r"go (down|under|outside|around)|head (out|down|outside|around))\b"
     ),
     "identify_cause": StepCue(
         r"\b(because|that's why|what you've got|these are|those are|it's a|they're coming|"
@@ -67,7 +69,7 @@ STEP_CUES: dict[str, StepCue] = {
     ),
     "guarantee": StepCue(
         r"\b(guarantee\w*|re-?service|come back (out )?(for )?free|as many times as it takes|"
-        r"free of charge|at no (extra )?(cost|charge))\b"
+        r"free of charge|at no (extra )?(cost|charge)|for free|(we|we'll) (repair|fix) (it|the damage))\b"
     ),
 }
 

@@ -314,6 +314,32 @@ def test_a_turn_cut_into_pieces_is_read_whole() -> None:
     assert "rep_monologue" not in types(replay(paused, coach()))
 
 
+def test_cut_offs_are_judged_by_the_turn_that_cuts_in_and_the_turn_cut_off() -> None:
+    s = Script()
+    s.say("cust", "If we're paying for the electricity anyway, we might as well")
+    s.say("rep", "Take it off the roof.", confidence=0.5, gap_s=-0.3, overlap_s=0.34)  # unsure piece cuts in
+    s.say("rep", "That's the number one reason I hear.", gap_s=0.1)
+    s.say("cust", "And the guy said they could wipe out the whole bill, and I kind of wanted to see if you")
+    s.say("rep", "Yeah, they do a lot of volume up here.", gap_s=-0.5, overlap_s=0.8)
+    assert types(replay(s, coach())) == ["rep_interrupting"]
+    murmur = Script()
+    murmur.say("cust", "Yeah, but nobody's selling this house, I'm just trying to figure out")
+    murmur.say("rep", "And this product is one of the longest lasting on the market.", gap_s=-0.4, overlap_s=0.5)
+    murmur.say("cust", "on this", gap_s=0.1)  # Whisper's word for a "Mm": no turn to cut off
+    murmur.say("rep", "Good for years.", gap_s=-0.2, overlap_s=0.35)
+    assert types(replay(murmur, coach())) == []
+
+
+def test_a_limit_of_cover_is_no_price_and_a_goodbye_for_someone_else_still_winds_down() -> None:
+    s = Script()
+    s.say("rep", "If there's any new damage, we repair it, up to $100,000.")
+    s.say("rep", "You can text the quote to Ruth and just give the office a call whenever she's ready.")
+    assert types(replay(s, coach(trade="none"))) == []  # no price yet: nothing wound down after an offer
+    s.say("rep", "The initial treatment is $1,850.")
+    s.say("rep", "You can text the quote to Ruth and just give the office a call whenever she's ready.")
+    assert types(replay(s, coach(trade="none"))) == ["no_next_step"]
+
+
 def test_a_nameplate_btu_is_no_load_calculation() -> None:
     s = Script()
     s.say("rep", "Okay, 80,000 BTU Goodman furnace in the basement, that's in decent shape.")

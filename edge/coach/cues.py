@@ -28,6 +28,9 @@ _NUMBER_WORD = (
     r"(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
     r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
 )
+_NOT_MONEY = (
+    r"[\w ,-]{0,20}(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people|homes|roofs|install)"
+)
 _PRICE = re.compile(
     r"\$\s?\d{1,3}(,\d{3})+|\$\s?\d{4,}|\$\s?\d+(\.\d+)?\s*(k|thousand|grand)\b"
     r"|\b\d{1,3}(,\d{3})+\s*dollars\b|\b(your|the) investment\b|\bit'?s\s+\$\s?\d|\bis\s+\$\s?\d"
@@ -35,10 +38,18 @@ _PRICE = re.compile(
     # everything"): after a verb of pricing or at a sentence's start, and not an amount of energy or area
     # ("eleven thousand kilowatt-hours") or an example ("if you owe, say, four thousand in tax").
     r"|(^|[.?!]\s+|\b(comes? to|come out to|is|it's|that's|runs?|totals?|for|at|be|only)\s+)"
-    rf"{_NUMBER_WORD}([- ]{_NUMBER_WORD})? (thousand|grand)\b(?![\w ,-]{{0,20}}"
-    r"(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people|homes|roofs|install))"
+    rf"{_NUMBER_WORD}([- ]{_NUMBER_WORD})? (thousand|grand)\b(?!{_NOT_MONEY})"
+    # Whisper's digits without the dollar sign ("the single stage is 8,900", "there's 11,400").
+    r"|\b(comes? to|come out to|is|it's|that's|there's|runs?|totals?|for|at|be|only|you're at)\s+"
+    rf"((about|around|roughly|just) )?\d{{1,3}}(,\d{{3}})+(?![\d,])(?!{_NOT_MONEY})"
 )
-_COVER_LIMIT = re.compile(r"\b(up to|as much as|coverage of|covered for|worth of) \$\s?[\d,.]+(\s*(k|thousand|grand))?")
+# Amounts that are no price for the job: a limit of cover ("we repair it, up to $100,000"), what the customer
+# paid before ("so you paid about $1,300 for power last year").
+_NOT_THE_PRICE = re.compile(
+    r"\b(up to|as much as|coverage of|covered for|worth of) \$\s?[\d,.]+(\s*(k|thousand|grand))?"
+    r"|\b(you|you've|you guys|y'all|we|they)( have|'ve)? (paid|spent|were paying|been paying)\b[^.?!]{0,30}?"
+    r"\$\s?[\d,.]+(\s*(k|thousand|grand))?"
+)
 _SPOKEN_DOLLAR = re.compile(r"\bdollars?\s+(?=\d)")
 _ACKNOWLEDGE = re.compile(
     r"^\W*(i hear you|i understand|i get (it|that)|i know|fair|that's fair|totally|absolutely|it is\b|you're right|"
@@ -150,8 +161,8 @@ def answers_kind(question: str, reply: str) -> bool:
 
 def states_price(text: str) -> bool:
     """A price for the job: a dollar amount in the thousands, or "your investment is ..."; not a limit of
-    cover ("we repair any new damage up to $100,000")."""
-    return bool(_PRICE.search(_COVER_LIMIT.sub(" ", _dollar_signs(text.lower()))))
+    cover or what the customer paid before."""
+    return bool(_PRICE.search(_NOT_THE_PRICE.sub(" ", _dollar_signs(text.lower()))))
 
 
 def _dollar_signs(text: str) -> str:

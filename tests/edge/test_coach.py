@@ -338,6 +338,13 @@ def test_a_limit_of_cover_is_no_price_and_a_goodbye_for_someone_else_still_winds
     s.say("rep", "The initial treatment is $1,850.")
     s.say("rep", "You can text the quote to Ruth and just give the office a call whenever she's ready.")
     assert types(replay(s, coach(trade="none"))) == ["no_next_step"]
+    billed = Script()  # the customer's past bill is no price; Whisper's "is 8,900" (no dollar sign) is one
+    billed.say("rep", "So you paid about $1,300 for power last year.")
+    billed.say("rep", "Here's my card, call me whenever.")
+    assert types(replay(billed, coach(trade="none"))) == []
+    billed.say("rep", "The single stage is 8,900.")
+    billed.say("rep", "Here's my card, call me whenever.")
+    assert types(replay(billed, coach(trade="none"))) == ["no_next_step"]
 
 
 def test_a_nameplate_btu_is_no_load_calculation() -> None:

@@ -290,6 +290,12 @@ def test_a_turn_cut_into_pieces_is_read_whole() -> None:
     assert types(fired) == ["decision_maker_objection"]
     assert fired[0].nudge.moment.utterance_ids == ("u000", "u001")  # cites every piece
     assert fired[0].decision.candidate.exchange == 'Customer: "Yeah, look, I gotta talk to Angela about it first."\n'
+    long_turn = Script()  # the LLM is shown the turn's last words only: each token costs time before the verdict
+    long_turn.say("cust", pitch(80), gap_s=0.2)
+    long_turn.say("cust", "and honestly, I gotta talk to Angela about it first.", gap_s=0.2)
+    exchange = replay(long_turn, coach())[0].decision.candidate.exchange or ""
+    assert exchange.startswith('Customer: "... ') and exchange.endswith('talk to Angela about it first."\n')
+    assert len(exchange.split()) <= CoachSettings().detectors.exchange_words + 2
 
     priced = Script()  # Whisper's "dollar 425" is a price; the rep's pieces make one turn
     priced.say("rep", "So for all of that,", gap_s=0.1)

@@ -31,7 +31,9 @@ class LlmSettings:
     n_ctx: int = 4096
     """Context window in tokens."""
     n_threads: int = 1
-    """CPU threads; the edge keeps one core for audio."""
+    """CPU threads generating tokens; the edge keeps one core for audio."""
+    n_threads_batch: int | None = None
+    """CPU threads reading a prompt (None: ``n_threads``)."""
     n_batch: int = 256
     """Tokens evaluated per batch while reading a prompt."""
     seed: int = 7
@@ -84,7 +86,7 @@ class LocalLlm:
         with loading(self.model_path):  # llama-cpp-python raises ValueError for a GGUF it cannot read
             self._llm: Any = llama_cpp.Llama(
                 model_path=str(model_path), n_ctx=s.n_ctx, n_threads=s.n_threads,
-                n_threads_batch=s.n_threads, n_batch=s.n_batch, seed=s.seed, verbose=False,
+                n_threads_batch=s.n_threads_batch or s.n_threads, n_batch=s.n_batch, seed=s.seed, verbose=False,
             )  # fmt: skip
         self._lock = threading.Lock()
         self._prefix_tokens: list[int] = []

@@ -4,7 +4,7 @@
         [--confirmations 10] [--no-realtime]
 
 1. LLM confirmation, cached vs not: the same exchanges (hand-written bank sentences, none from the
-   prompt) labelled by Qwen2.5-Coder 1.5B on one thread, once with the few-shot prefix's KV state
+   prompt) labelled by Qwen2.5-Coder 1.5B (prompt read on two threads), once with the few-shot prefix's KV state
    primed (only the exchange's tokens are evaluated: how the coach runs) and once evaluating the
    whole prompt every time (no cache). Per confirmation: seconds p50/p95 and prompt tokens evaluated.
 2. The whole edge agent in real time: rendered corpus calls paced as a microphone would deliver
@@ -49,14 +49,15 @@ def bench_llm(confirmations: int) -> dict[str, object]:
     kinds = (MomentType.COMPETITOR_MENTIONED, MomentType.DECISION_MAKER_OBJECTION)
     pool = [(t, s) for t in kinds for s in (*EXEMPLARS[t][:3], *COUNTER_EXEMPLARS[t][:2])]
     asked = pool[:confirmations]
-    cached_llm = load_llm(store, settings=LlmSettings(state_cache_dir=store.settings.home / "llm-state"))
+    state_dir = store.settings.home / "llm-state"
+    cached_llm = load_llm(store, settings=LlmSettings(state_cache_dir=state_dir, n_threads_batch=2))
     started = time.perf_counter()
     confirmer = LlmConfirmer(cached_llm)
     prime_s = time.perf_counter() - started
     cached = [confirmer.label(t, f'Customer: "{s}"\n').seconds for t, s in asked]
     cached_tokens = len(cached_llm.tokenize(prompt_suffix(f'Customer: "{asked[0][1]}"\n')))
     del cached_llm, confirmer
-    plain = load_llm(store, settings=LlmSettings(state_cache_dir=None))
+    plain = load_llm(store, settings=LlmSettings(state_cache_dir=None, n_threads_batch=2))
     uncached, tokens = [], 0
     for t, s in asked:
         plain.forget()  # llama.cpp would otherwise reuse the prefix it evaluated last time
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     from models.store import ModelStore
 
     llm = bench_llm(args.confirmations)
-    print("LLM confirmation (Qwen2.5-Coder 1.5B Q4_K_M, 1 thread)")
+    print("LLM confirmation (Qwen2.5-Coder 1.5B Q4_K_M, the prompt read on 2 threads, as the coach runs it)")
     print(f"  {'':10} {'p50 s':>7} {'p95 s':>7} {'tokens evaluated':>17}")
     for mode in ("cached", "uncached"):
         p50, p95, tokens = (llm[f"{mode}_{k}"] for k in ("p50_s", "p95_s", "tokens_evaluated"))

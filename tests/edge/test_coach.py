@@ -184,7 +184,8 @@ def test_a_deferral_to_someone_in_the_room_who_answers_is_no_decision_maker_obje
     present = Script()
     present.say("spouse", "We've been wanting to redo this for years.")
     present.say("cust", "I'd have to run it by my husband first.")
-    present.say("spouse", "I'm right here, and I say we do it.")
+    # Answering at once: held 2.5 s, the nudge would not wait for a long answer to end (latency budget 2 s).
+    present.say("spouse", "I'm right here, honey.", gap_s=0.3)
     assert types(replay(present, coach(ScriptedConfirmations("yes")))) == []
     absent = Script()
     absent.say("cust", "I'd have to run it by my husband first, he's at work until six.")

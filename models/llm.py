@@ -132,12 +132,7 @@ class LocalLlm:
     def complete(self, suffix: str, grammar: str | None = None, max_tokens: int = 16) -> LlmCompletion:
         """Complete ``prefix + suffix`` (prefix from ``prime``, if any) under an optional GBNF grammar."""
         with self._lock:
-            tokens = (self._prefix_tokens or self.tokenize("", add_bos=True)) + self.tokenize(suffix)
-            if len(tokens) + max_tokens > self.settings.n_ctx:
-                raise ModelRuntimeError(
-                    self.model_path.name,
-                    f"prompt of {len(tokens)} tokens does not fit n_ctx={self.settings.n_ctx}",
-                )
+            tokens = self._prompt_tokens(suffix, room=max_tokens)
             reused = self._restore_prefix(tokens)
             started = time.perf_counter()
             out = self._llm.create_completion(
@@ -166,12 +161,7 @@ class LocalLlm:
         if len(set(firsts.values())) != len(answers):
             raise ValueError(f"answers must start with different tokens: {firsts}")
         with self._lock:
-            tokens = (self._prefix_tokens or self.tokenize("", add_bos=True)) + self.tokenize(suffix)
-            if len(tokens) > self.settings.n_ctx:
-                raise ModelRuntimeError(
-                    self.model_path.name,
-                    f"prompt of {len(tokens)} tokens does not fit n_ctx={self.settings.n_ctx}",
-                )
+            tokens = self._prompt_tokens(suffix, room=0)
             reused = self._restore_prefix(tokens)
             started = time.perf_counter()
             # Evaluate what the cache does not hold; the last token's logits are then the next-token scores.
@@ -190,6 +180,15 @@ class LocalLlm:
                 reused_tokens=reused,
                 seconds=time.perf_counter() - started,
             )
+
+    def _prompt_tokens(self, suffix: str, room: int) -> list[int]:
+        """The primed prefix's tokens (or BOS) and ``suffix``'s, checked to leave ``room`` tokens in the context."""
+        tokens = (self._prefix_tokens or self.tokenize("", add_bos=True)) + self.tokenize(suffix)
+        if len(tokens) + room > self.settings.n_ctx:
+            raise ModelRuntimeError(
+                self.model_path.name, f"prompt of {len(tokens)} tokens does not fit n_ctx={self.settings.n_ctx}"
+            )
+        return tokens
 
     def _restore_prefix(self, tokens: list[int]) -> int:
         """How many prompt tokens llama.cpp will reuse, restoring the saved prefix state if needed."""

@@ -25,7 +25,7 @@ class GateSettings:
     llm_yes_probability: float = 0.65
     """The LLM's odds for the candidate's label (against "none") that count as its yes. On the 24 dev calls
     every real decision-maker deferral and competitor mention the fast stage proposed got 0.68 or more; 9 of
-    the 12 that were not got less (0.19-0.53), where an even 0.5 let 3 of them through."""
+    the 12 that were not got less (0.19-0.53), two of them (0.52, 0.53) above an even 0.5."""
     confirmed_weight: float = 0.5
     """Share of a confirmed candidate's confidence that the LLM's yes carries (the rest is the fast stage's)."""
     thresholds: dict[str, float] = field(default_factory=dict)

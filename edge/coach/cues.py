@@ -64,11 +64,16 @@ _REQUESTS_EXPLANATION = re.compile(
 _DEFERS_ANSWER = re.compile(
     r"\b(good question|great question|i'll (get to|come back to|explain|answer) (that|it|this|your)|"
     r"get (back )?to that|come back to (that|it)|(to|on) your question)\b"
+    # Asking for a moment puts the question on hold rather than past it ("Hang on, let me check the coil first").
+    r"|^\W*(hang on|hold on|one sec(ond)?|just a sec(ond)?|give me a (sec|second|minute))\b"
 )
 _ANSWER_START = re.compile(
-    r"^\W*(\$?\d+|yes|yeah|yep|yup|no|nope|nah|sure|absolutely|definitely|of course|we do|we don't|we can|"
+    # After a laugh or an "oh" ("Ha! Sure, thanks.", "Oh, I'd love some").
+    r"^\W*((ha|haha|oh|ah|well|hm)\W+)?"
+    r"(\$?\d+|yes|yeah|yep|yup|no|nope|nah|sure|absolutely|definitely|of course|we do|we don't|we can|"
     r"we can't|it does|it doesn't|it is|it's not|they do|they don't|about|around|usually|typically|depends|"
-    r"it depends|probably|maybe|honestly|thanks|thank you|no thanks|i'm (good|okay|ok|fine|all set))\b"
+    r"it depends|probably|maybe|honestly|thanks|thank you|no thanks|i'm (good|okay|ok|fine|all set)|"
+    r"i'd love|i would love|either|both|neither)\b"
 )
 _QUESTION_SENTENCE = re.compile(r"[^.?!]*\?")
 _LEAD_IN = re.compile(
@@ -79,9 +84,24 @@ _INTERROGATIVE = re.compile(
     r"^(what|what's|whats|how|how's|when|where|where's|which|who|who's|why|do|does|did|is|isn't|are|aren't|was|"
     r"were|can|can't|could|would|will|won't|should|have|has|had|any|anything|you|your)\b"
 )
-_TAG = re.compile(r"(,\s*(right|huh|yeah|no|you know|isn't it|aren't they|don't they|won't it|correct)\?$)")
-_ASKS_COST = re.compile(r"\b(cost|price|run|much|charge|pay|payment|monthly|ballpark|number)\b")
-_ASKS_TIME = re.compile(r"\b(how (soon|long)|when|what day|what time|before|schedule|start)\b")
+_TAG = re.compile(
+    r"(,\s*(right|huh|yeah|no|you know|correct|"
+    # "You're not a Huskers fan, are you?", "... wouldn't they?": the speaker says what they think is so.
+    r"(is|isn't|are|aren't|do|don't|does|doesn't|did|didn't|was|wasn't|will|won't|would|wouldn't|can|can't|"
+    r"have|haven't|has|hasn't) (it|you|they|he|she|we|i|there|that))\?$)"
+)
+# Not asking: a story's opener ("you remember the hail in June?") or a "why" with a bare verb, which argues
+# rather than asks ("I figure, if I'm gonna be here anyway, why keep handing Xcel all that money?").
+_NOT_ASKING = re.compile(
+    r"^(you remember|remember|guess what|you know what)\b"
+    r"|^why (?!(is|isn't|are|aren't|do|don't|does|doesn't|did|didn't|would|wouldn't|will|won't|can|can't|could|"
+    r"couldn't|should|shouldn't|was|wasn't|were|has|hasn't|have|haven't|had|the|a|an|that|this|it|you|we|they|"
+    r"he|she|i|my|your|our)\b)\w+"
+)
+_ASKS_COST = re.compile(r"\b(cost|price|run|much|charge|pay|payment|monthly|ballpark|number|comes? to|total)\b")
+_ASKS_TIME = re.compile(r"\b(how (soon|long)|soonest|when|what day|what time|before|schedule|start)\b")
+# An amount said in words, as a price is said aloud: "eight thousand nine hundred", "two twenty-five".
+_AMOUNT_IN_WORDS = re.compile(rf"\b{_NUMBER_WORD}([- ]{_NUMBER_WORD})*[- ]({_NUMBER_WORD}|hundred|thousand|grand)\b")
 _TIME_ANSWER = re.compile(
     r"\b(\d+|one|two|three|four|five|six|eight|ten|a) (to \w+ )?(days?|weeks?|months?|hours?|years?)\b"
     r"|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|next week|this week|today)\b"
@@ -144,6 +164,8 @@ def direct_questions(text: str) -> list[str]:
             continue
         # The question may follow a condition or a name: "Marcus, if we go ahead, do we keep the tank?"
         clauses = [_LEAD_IN.sub("", c.strip()) for c in sentence.split(",")]
+        if any(_NOT_ASKING.match(c) for c in clauses):
+            continue
         if any(_INTERROGATIVE.match(c) and len(c.split()) >= 3 for c in clauses) or _INTERROGATIVE.match(clauses[0]):
             out.append(sentence)
     return out
@@ -154,7 +176,7 @@ def answers_kind(question: str, reply: str) -> bool:
     time or duration for "how soon?"."""
     q, r = question.lower(), _dollar_signs(reply.lower())
     return bool(
-        (_ASKS_COST.search(q) and (states_price(r) or re.search(r"\$\s?\d", r)))
+        (_ASKS_COST.search(q) and (states_price(r) or re.search(r"\$\s?\d", r) or _AMOUNT_IN_WORDS.search(r)))
         or (_ASKS_TIME.search(q) and _TIME_ANSWER.search(r))
     )
 

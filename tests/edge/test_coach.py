@@ -131,25 +131,35 @@ def questions_weighed(script: Script, c: LiveCoach) -> list[str]:
     return [d.candidate.utterance_ids[0] for d in c.gate.log if d.candidate.type == MomentType.QUESTION_UNANSWERED]
 
 
-def test_a_question_the_rep_talks_past_is_weighed_and_an_answer_of_the_asked_kind_is_not() -> None:
-    """The detector proposes the question the rep stepped over; the gate keeps the type silent for now (its
-    threshold is above the detector's confidence, see the taxonomy) but logs it, and fires it once allowed."""
+def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind_is_not() -> None:
     past = Script()
     question = past.say("cust", "Okay. And, um, do you guys do gutters too? Ours are pretty beat up.")
     past.say("rep", "So let's talk about what we'd actually put on. I'd go with an architectural shingle.")
     assert questions_weighed(past, coach()) == [question.id]
-    assert types(replay(past, coach(thresholds={"question_unanswered": 0.6}))) == ["question_unanswered"]
+    assert types(replay(past, coach())) == ["question_unanswered"]
+    assert types(replay(past, coach(thresholds={"question_unanswered": 0.75}))) == []
     for asked, reply in (
         ("So what does the whole thing run?", "The better system is $24,800 before incentives."),
+        ("So what's it all come to?", "Okay. The single-stage is eight thousand nine hundred."),
+        ("And what does all that run?", "The first visit, with all the sealing, is two twenty-five."),
         ("How long does an install usually take, start to finish?", "Install's a day or two, six weeks with permits."),
         ("Is it rotted? I put my hand right there.", "It's firm. I'll note it, and we replace any bad sheet."),
         ("Is the filter thing not normal?", "For a house this size, that's half what you need."),
+        ("Hey, you want a cookie? I just made them.", "Ha! Sure, thanks. So, Thursday at eight works for the tech."),
+        ("Do I have to be here for it, or can my dad let him in?", "Either one's fine, as long as he can open up."),
+        ("Do you have to pull a permit for this?", "Hang on, let me check the furnace and the coil first."),
     ):
         answered = Script()
         answered.say("cust", asked)
         answered.say("rep", reply)
         assert questions_weighed(answered, coach(trade="none")) == [], asked
-    for statement in ("It started in, um, April? And now it's every morning.", "They won't rip you off, right?"):
+    for statement in (
+        "It started in, um, April? And now it's every morning.",
+        "They won't rip you off, right?",
+        "Say, you're not a Huskers fan, are you?",
+        "Well, you remember the hail in June, the night of the fish fry?",
+        "I figure, if I'm gonna be here anyway, why keep handing Xcel all that money?",
+    ):
         rising = Script()
         rising.say("cust", statement)
         rising.say("rep", "Let's go take a look at the basement.")

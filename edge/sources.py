@@ -28,6 +28,10 @@ class WavSourceSettings:
     rate_hz: int = TARGET_RATE_HZ
     max_duration_s: float = 8 * 3600.0
     """Longer files are refused: no consult runs this long, and the call store keeps the audio."""
+    tail_s: float = 0.0
+    """Silence played after the file's last sample. A rendered call stops a second after its last word; a
+    microphone keeps listening while the rep packs up, and what the coach decides after a pause (a visit
+    wound down with no next step, a question left unanswered) needs that time to pass."""
 
 
 class WavSource:
@@ -83,12 +87,20 @@ class WavSource:
                 pending = np.concatenate([pending, mono.astype(np.float32)])
                 while len(pending) >= chunk or (last and len(pending)):
                     samples, pending = pending[:chunk], pending[chunk:]
-                    if self.settings.realtime:
-                        due_ns = started_ns + int((emitted + len(samples)) / rate * 1e9)
-                        wait_s = (due_ns - self._clock.now_ns()) / 1e9
-                        if wait_s > 0:
-                            await self._sleep(wait_s)
+                    await self._pace(started_ns, (emitted + len(samples)) / rate)
                     yield AudioChunk(samples, rate, emitted, self._clock.now_ns())
                     emitted += len(samples)
                 if last:
-                    return
+                    break
+        silence = np.zeros(chunk, dtype=np.float32)
+        for _ in range(round(self.settings.tail_s * rate / chunk)):
+            await self._pace(started_ns, (emitted + chunk) / rate)
+            yield AudioChunk(silence, rate, emitted, self._clock.now_ns())
+            emitted += chunk
+
+    async def _pace(self, started_ns: int, audio_s: float) -> None:
+        """In real time, wait until ``audio_s`` of audio would have been spoken since the start."""
+        if self.settings.realtime:
+            wait_s = (started_ns + int(audio_s * 1e9) - self._clock.now_ns()) / 1e9
+            if wait_s > 0:
+                await self._sleep(wait_s)

@@ -35,6 +35,9 @@ import numpy as np
 from scripts.figures import percentile
 
 DEFAULT_CALLS = "hvac-04,roofing-04,solar-04"
+TAIL_S = 10.0
+"""Silence after each call's last word, as a microphone keeps listening: a visit wound down with no next step
+is decided 8 s after the goodbye (counted in the audio seconds)."""
 
 
 def bench_llm(confirmations: int) -> dict[str, object]:
@@ -97,7 +100,7 @@ def run_call(wav: Path, trade: str, realtime: bool) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         calls = CallStore(Path(tmp) / "calls.db")
         result = record_call(
-            calls, speech, WavSource(wav, WavSourceSettings(realtime=realtime)), str(wav), voiceprint,
+            calls, speech, WavSource(wav, WavSourceSettings(realtime=realtime, tail_s=TAIL_S)), str(wav), voiceprint,
             second_pass=False, coach=coach, trade=trade,
         )  # fmt: skip
         sent = [(n["type"], n["latency_s"]) for n in calls.nudges(result.call_id)]

@@ -6,7 +6,9 @@
 Text mode: each conversation's utterances reach the coach at their end times (audio time advancing
 in 200 ms ticks), with their labelled speakers and full speaker confidence; timings come from the
 rendered corpus when it exists (``$RIDEALONG_HOME/corpus/neural/clean``), else are estimated from
-the words. A nudge catches a labelled moment if it fires between the start of the labelled
+the words. Audio mode (``--audio CONDITION``) plays that condition's renders and times the labels by
+the same renders (a call with no clean render would otherwise be scored against estimated seconds). A
+nudge catches a labelled moment if it fires between the start of the labelled
 utterance and the type's ``hit_window_s`` after its end (``scripts/live_eval/scoring.py``).
 
 Reports per type and overall precision, recall and F1, false nudges per hour of conversation, and
@@ -96,7 +98,7 @@ def replay_audio(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         store = CallStore(Path(tmp) / "calls.db")
-        source = WavSource(wav, WavSourceSettings(realtime=realtime))
+        source = WavSource(wav, WavSourceSettings(realtime=realtime, tail_s=TAIL_S))
         result = record_call(
             store, speech, source, str(wav), voiceprint, second_pass=False, coach=coach, trade=trade,
             on_nudge=fired.append,
@@ -116,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--split", choices=("dev", "test"))
     source.add_argument("--data", type=Path, nargs="+", help="folders of conversation JSON files")
-    parser.add_argument("--rendered", type=Path, default=ModelStore().settings.home / "corpus" / "neural" / "clean")
+    parser.add_argument(
+        "--rendered", type=Path, help="renders whose timings text mode uses (default: the corpus's clean renders)"
+    )
     parser.add_argument("--no-llm", action="store_true", help="fast stages only (as when the model is missing)")
     parser.add_argument("--audio", metavar="CONDITION", help="audio mode: the rendered calls of this condition")
     parser.add_argument("--realtime", action="store_true", help="audio mode paced as live (nudge latency)")
@@ -136,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     confirmer = coach_models.confirmer
     speech = SpeechModels(store) if args.audio else None
     score, latencies, hours, processing, llm_calls = Score(), [], 0.0, 0.0, 0
+    rendered = args.rendered or args.corpus / (args.audio or "clean")
     for path in files:
-        conversation = load(path, args.rendered)
+        conversation = load(path, rendered)
+        if args.audio and conversation.timed_by == "estimate":
+            parser.error(f"no {args.audio} render of {conversation.id} in {rendered}: render the corpus first")
         if speech is not None:
             wav = args.corpus / args.audio / f"{conversation.id}.wav"
             replay = replay_audio(wav, conversation.trade, speech, coach_models, args.realtime, enroll=True)

@@ -58,6 +58,23 @@ def test_realtime_releases_each_chunk_when_its_audio_would_have_been_captured(sh
     assert all(c.t_mono_ns == pytest.approx(c.end_s * 1e9, abs=1e6) for c in chunks)
 
 
+def test_a_tail_of_silence_follows_the_file_at_the_speed_of_speech(shared_data: Path) -> None:
+    clock = FakeClock()
+
+    async def fake_sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    path = shared_data / "audio" / "pyannote-sample" / "sample.wav"
+    settings = WavSourceSettings(chunk_ms=200, realtime=True, tail_s=3.0)
+    source = WavSource(path, settings, clock=clock, sleep=fake_sleep)
+    chunks = collect(source)
+    audio = np.concatenate([c.samples for c in chunks])
+    assert len(audio) / 16_000 == pytest.approx(source.duration_s + 3.0, abs=0.2)
+    assert not audio[-3 * 16_000 :].any()
+    assert np.array_equal(audio[: len(audio) - 3 * 16_000], np.concatenate([c.samples for c in collect(WavSource(path))]))
+    assert all(c.t_mono_ns == pytest.approx(c.end_s * 1e9, abs=1e6) for c in chunks)
+
+
 @pytest.mark.parametrize(
     ("content", "reason"), [(b"", "not a readable audio file"), (b"RIFF....WAVEjunk", "not a readable audio file")]
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from edge.coach import cues
@@ -96,6 +96,8 @@ class LiveCoach:
             WindDownDetector(),
         ]
         self._waiting: list[_Waiting] = []
+        self._early: dict[tuple[MomentType, tuple[str, ...]], _Waiting] = {}
+        """Confirmations started while the detector holds a candidate back (keyed by type and utterances)."""
         self._deferred: list[tuple[GateDecision, float]] = []  # fired, waiting for the rep to finish a sentence
         self.llm_errors = 0
 
@@ -108,30 +110,50 @@ class LiveCoach:
         self._unaddressed.observe(u, self._view, scores)
         candidates += self._semantic_types.observe(u, self._view, scores)
         self._consider(candidates)
+        self._confirm_held()
         return self._release(u.end_s, rep_speaking)
 
     def tick(self, now_s: float, rep_speaking: bool = False) -> list[FiredNudge]:
         candidates = self._unaddressed.tick(now_s, self._view) + self._semantic_types.tick(now_s, self._view)
         candidates += [c for d in self._simple for c in d.tick(now_s, self._view)]
         self._consider(candidates)
+        self._confirm_held()
         return self._release(now_s, rep_speaking)
 
     def close(self) -> None:
         """The call is over: what still waits for the LLM is decided (for the log), and nothing more is sent."""
         for w in self._waiting:
             self.gate.decide(w.candidate, self._verdict(w, final=True))
-        self._waiting = []
+        for early in self._early.values():
+            if early.verdict is not None:
+                early.verdict.cancel()
+        self._waiting, self._early = [], {}
         self._deferred = []
         if self._confirmations is not None:
             self._confirmations.close()
 
     def _consider(self, candidates: list[Candidate]) -> None:
         for c in candidates:
-            wants_llm = TAXONOMY[c.type].llm_confirms and c.exchange is not None
-            if wants_llm and self.settings.sure_skips_llm:
-                wants_llm = c.confidence < self.gate.threshold(c.type) + self.gate.settings.unconfirmed_margin
-            future = self._confirmations.submit(c.type, c.exchange or "") if wants_llm and self._confirmations else None
-            self._waiting.append(_Waiting(c, future, self._now_ns()))
+            early = self._early.pop((c.type, c.utterance_ids), None)
+            self._waiting.append(replace(early, candidate=c) if early else self._submit(c))
+
+    def _submit(self, c: Candidate) -> _Waiting:
+        wants_llm = TAXONOMY[c.type].llm_confirms and c.exchange is not None
+        if wants_llm and self.settings.sure_skips_llm:
+            wants_llm = c.confidence < self.gate.threshold(c.type) + self.gate.settings.unconfirmed_margin
+        future = self._confirmations.submit(c.type, c.exchange or "") if wants_llm and self._confirmations else None
+        return _Waiting(c, future, self._now_ns())
+
+    def _confirm_held(self) -> None:
+        """Start confirming what a detector holds back; forget what it dropped (someone else answered)."""
+        held = {(c.type, c.utterance_ids): c for c in self._semantic_types.held()}
+        for key in set(self._early) - set(held):
+            dropped = self._early.pop(key)
+            if dropped.verdict is not None:
+                dropped.verdict.cancel()
+        for key, c in held.items():
+            if key not in self._early:
+                self._early[key] = self._submit(c)
 
     def _release(self, now_s: float, rep_speaking: bool) -> list[FiredNudge]:
         fired: list[GateDecision] = []

@@ -12,7 +12,7 @@ Every detector reads roles only from utterances whose speaker confidence clears
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from edge.coach import cues
@@ -428,7 +428,7 @@ class SemanticDetector:
                 self._held.remove((candidate, trigger))  # the other person is here and speaks for themselves
             elif view.role(u) is not None:
                 self._held.remove((candidate, trigger))
-                out.append(candidate)
+                out.append(replace(candidate, at_s=u.end_s))
         if not view.customer_side(u) or not scores or cues.is_backchannel(u.text):
             return out
         objection = max(
@@ -461,8 +461,14 @@ class SemanticDetector:
         for candidate, trigger in list(self._held):
             if now_s >= trigger.end_s + view.settings.settle_s:
                 self._held.remove((candidate, trigger))
-                out.append(candidate)
+                # Decidable only now (like a question's deadline): until then the other person could answer.
+                out.append(replace(candidate, at_s=trigger.end_s + view.settings.settle_s))
         return out
+
+    def held(self) -> list[Candidate]:
+        """Candidates waiting to see whether someone else answers: their LLM confirmation can start now, so
+        the nudge goes as soon as the wait ends."""
+        return [candidate for candidate, _ in self._held]
 
 
 class WindDownDetector:

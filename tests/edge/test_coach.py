@@ -203,6 +203,35 @@ def test_a_deferral_to_someone_in_the_room_who_answers_is_no_decision_maker_obje
     assert types(replay(absent, coach(ScriptedConfirmations("yes")))) == ["decision_maker_objection"]
 
 
+def test_a_held_deferral_is_confirmed_while_held_and_sent_when_the_hold_ends() -> None:
+    script = Script()
+    script.say("spouse", "We've been wanting to redo this for years.")
+    # Heard at 0.7 speaker confidence: not so sure that it would skip the LLM.
+    deferral = script.say("cust", "I'd have to run it by my husband first, he's at work until six.", 0.7)
+    confirmations = ScriptedConfirmations("yes")
+    c = coach(confirmations)
+    for u in script.utterances:
+        assert c.observe(u) == []
+    assert len(confirmations.asked) == 1  # asked at once, not after the hold
+    held_until = deferral.end_s + c.settings.detectors.settle_s
+    assert c.tick(held_until - 0.1) == []
+    [fired] = c.tick(held_until)
+    assert fired.nudge.moment.type == "decision_maker_objection"
+    assert fired.decision.candidate.at_s == held_until and fired.decision.verdict is not None
+
+    answered = Script()
+    answered.say("spouse", "We've been wanting to redo this for years.")
+    answered.say("cust", "I'd have to run it by my husband first.", 0.7)
+    answered.say("spouse", "I'm right here, honey.", gap_s=0.3)
+    silent = ScriptedConfirmations(None)  # a verdict that never comes: the early question is withdrawn
+    c = coach(silent)
+    futures: list[Future[Verdict]] = []
+    submit = silent.submit
+    silent.submit = lambda t, e: futures.append(submit(t, e)) or futures[-1]  # type: ignore[method-assign]
+    assert types(replay(answered, c)) == []
+    assert len(futures) == 1 and futures[0].cancelled()
+
+
 def test_the_llm_can_veto_and_its_silence_raises_the_bar() -> None:
     line = "Another company came out last week and quoted us a lot less."
     vetoed = Script()

@@ -67,6 +67,7 @@ _DEFERS_ANSWER = re.compile(
     # Asking for a moment puts the question on hold rather than past it ("Hang on, let me check the coil first").
     r"|^\W*(hang on|hold on|one sec(ond)?|just a sec(ond)?|give me a (sec|second|minute))\b"
 )
+_MOVES_ON = re.compile(r"^\W*(so|and|now|okay|ok|alright|all right|anyway|let me|let's|but)\b")
 _ANSWER_START = re.compile(
     # After a laugh or an "oh" ("Ha! Sure, thanks.", "Oh, I'd love some").
     r"^\W*((ha|haha|oh|ah|well|hm)\W+)?"
@@ -90,10 +91,12 @@ _TAG = re.compile(
     r"(is|isn't|are|aren't|do|don't|does|doesn't|did|didn't|was|wasn't|will|won't|would|wouldn't|can|can't|"
     r"have|haven't|has|hasn't) (it|you|they|he|she|we|i|there|that))\?$)"
 )
-# Not asking: a story's opener ("you remember the hail in June?") or a "why" with a bare verb, which argues
-# rather than asks ("I figure, if I'm gonna be here anyway, why keep handing Xcel all that money?").
+# Not asking: a story's opener ("you remember the hail in June?"), asking leave to ask ("can I ask something
+# dumb?": the question comes next, often cut into its own piece on room audio) or a "why" with a bare verb,
+# which argues rather than asks ("I figure, if I'm gonna be here anyway, why keep handing Xcel all that money?").
 _NOT_ASKING = re.compile(
     r"^(you remember|remember|guess what|you know what)\b"
+    r"|^(can|could|may) i ask( you)?( (something|a question|one more thing))?( (quick|dumb|stupid|real quick))?\W*$"
     r"|^why (?!(is|isn't|are|aren't|do|don't|does|doesn't|did|didn't|would|wouldn't|will|won't|can|can't|could|"
     r"couldn't|should|shouldn't|was|wasn't|were|has|hasn't|have|haven't|had|the|a|an|that|this|it|you|we|they|"
     r"he|she|i|my|your|our)\b)\w+"
@@ -199,6 +202,15 @@ def acknowledges(text: str) -> bool:
 
 def requests_explanation(text: str) -> bool:
     return bool(_REQUESTS_EXPLANATION.search(text.lower()))
+
+
+def moves_on(text: str) -> bool:
+    """Opens by moving on rather than by responding: a discourse marker that starts something new ("So let's
+    talk about what we'd put on", "And the panels themselves ...", "Let me check one more thing") or a
+    question of the speaker's own ("Where's the inside unit?")."""
+    lowered = text.lower()
+    first_sentence = re.match(r"[^.?!]*[.?!]?", lowered)
+    return bool(_MOVES_ON.search(lowered)) or bool(first_sentence and direct_questions(first_sentence.group(0)))
 
 
 def defers_answer(text: str) -> bool:

@@ -70,6 +70,8 @@ class DetectorSettings:
     min_question_words: int = 4
     answer_similarity: float = 0.25
     """A reply whose best sentence is at least this close to the question (MiniLM cosine) answers it."""
+    min_relevance_words: int = 5
+    """Replies shorter than this are not weighed by similarity."""
     semantic_score: float = 0.45
     """Semantic score from which a semantic-only type becomes a candidate."""
     llm_semantic_score: float = 0.4
@@ -313,9 +315,14 @@ class UnaddressedDetector:
             if u.id == p.trigger.id or u.start_s < p.trigger.start_s:
                 continue
             if view.rep(u) or view.role(u) is None:
+                # A bare "yes" or "seven" answers only the latest question, and only as the first thing said.
+                opening = not p.replies and p is self._latest_question()
                 if cues.is_backchannel(u.text):
+                    # "Yeah." is a listener's signal, except straight after a yes/no question: the answer.
+                    if opening and p.type == MomentType.QUESTION_UNANSWERED and cues.starts_with_answer(u.text):
+                        self._pending.remove(p)
                     continue
-                if self._addressed(p, u, view.settings, latest=p is self._latest_question()):
+                if self._addressed(p, u, view.settings, opening):
                     self._pending.remove(p)
                 elif view.rep(u):
                     # An utterance whose speaker is unsure may still answer (then nothing fires), but is no
@@ -354,9 +361,15 @@ class UnaddressedDetector:
             self._pending.remove(p)
             if not p.replies:
                 continue  # the rep has not spoken since: not a response that missed, nothing to coach yet
-            confidence = round(
-                p.score * min(p.trigger.speaker_confidence, *(r.speaker_confidence for r in p.replies)), 3
-            )
+            if p.type == MomentType.QUESTION_UNANSWERED and not cues.moves_on(p.replies[0].text):
+                # Talking past a question opens by moving on ("So let's talk about ...", "Where's the
+                # unit?"); a reply that opens otherwise is more likely an answer the words did not show
+                # (on room audio: "No, that already accounts for it" heard as "that already accounts for it").
+                continue
+            # Whose question and whose replies: every reply is already the rep's (``CallView.rep``), so their
+            # mean, not the least sure of a long turn's pieces, says how sure the talking past is.
+            replies_confidence = sum(r.speaker_confidence for r in p.replies) / len(p.replies)
+            confidence = round(p.score * min(p.trigger.speaker_confidence, replies_confidence), 3)
             exchange = f'Customer: "{p.said or p.trigger.text}"\n' + "".join(
                 f'Rep: "{r.text}"\n' for r in p.replies[:3]
             )
@@ -367,19 +380,22 @@ class UnaddressedDetector:
             )
         return out
 
-    def _addressed(self, p: _Pending, reply: Utterance, s: DetectorSettings, latest: bool) -> bool:
+    def _addressed(self, p: _Pending, reply: Utterance, s: DetectorSettings, opening: bool) -> bool:
         if p.type == MomentType.PRICE_OBJECTION_UNADDRESSED:
             return cues.acknowledges(reply.text)
-        # A bare "yes"/"no" answers only the question just asked; a promise, the question's topic, the kind
-        # of thing it asks for (a price, a time) or a reply close to it in meaning, any.
+        # A bare "yes"/"no" answers only the question just asked, straight away; a promise, the question's
+        # topic, the kind of thing it asks for (a price, a time) or a reply close to it in meaning, any.
         if (
-            (latest and cues.starts_with_answer(reply.text))
+            (opening and cues.starts_with_answer(reply.text))
             or cues.defers_answer(reply.text)
             or bool(cues.content_words(p.asked) & cues.content_words(reply.text))
             or cues.answers_kind(p.asked, reply.text)
         ):
             return True
-        relevance = self._relevance(p.asked, reply.text) if self._relevance is not None else None
+        # Similarity of a few words is noise: room audio cuts turns into pieces like "The rest don't care."
+        if self._relevance is None or len(cues.words(reply.text)) < s.min_relevance_words:
+            return False
+        relevance = self._relevance(p.asked, reply.text)
         return relevance is not None and relevance >= s.answer_similarity
 
 

@@ -148,15 +148,24 @@ def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind
         ("Hey, you want a cookie? I just made them.", "Ha! Sure, thanks. So, Thursday at eight works for the tech."),
         ("Do I have to be here for it, or can my dad let him in?", "Either one's fine, as long as he can open up."),
         ("Do you have to pull a permit for this?", "Hang on, let me check the furnace and the coil first."),
+        # Room audio loses the "No," of "No, that already accounts for it": a reply that does not move on is
+        # given the benefit of the doubt.
+        ("Does the tree cut into that much?", "That already accounts for it, the shade model has the tree in."),
     ):
         answered = Script()
         answered.say("cust", asked)
         answered.say("rep", reply)
         assert questions_weighed(answered, coach(trade="none")) == [], asked
+    bare_yes = Script()
+    bare_yes.say("cust", "Do we sign something today?")
+    bare_yes.say("rep", "Yeah.")
+    bare_yes.say("rep", "So, right here on the tablet. Which way did you want to pay?")
+    assert questions_weighed(bare_yes, coach()) == []
     for statement in (
         "It started in, um, April? And now it's every morning.",
         "They won't rip you off, right?",
         "Say, you're not a Huskers fan, are you?",
+        "Okay, can I ask something dumb?",
         "Well, you remember the hail in June, the night of the fish fry?",
         "I figure, if I'm gonna be here anyway, why keep handing Xcel all that money?",
     ):

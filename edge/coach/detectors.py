@@ -65,6 +65,17 @@ class DetectorSettings:
     """Semantic score from which a customer utterance is treated as a price objection and watched."""
     objection_response_s: float = 20.0
     """How long the rep has to acknowledge an objection."""
+    price_turn_wait_s: float = 4.0
+    """How long after the last piece of the rep's price turn a skipped step is decided, if no one else speaks
+    first: the recogniser hands over a turn's pieces one at a time, each a second or two after it ends."""
+    price_reaction_s: float = 15.0
+    """A customer turn starting this soon after a rep turn that states a price is a reaction to it."""
+    price_reaction_score: float = 0.25
+    """A reaction to the price is watched as an objection from this semantic score ("Thirty-one. Huh. Nope."
+    scores 0.32, "Eighteen-fifty? Luis. That's four months of my car note." 0.33: MiniLM weighs the words,
+    not that they answer a price)."""
+    price_reaction_confidence: float = 0.7
+    """The confidence such a reaction carries when the rep's next turns leave it unacknowledged."""
     question_response_s: float = 22.0
     """How long the rep has to answer (or promise to answer) a question."""
     min_question_words: int = 4
@@ -141,6 +152,16 @@ class CallView:
         if max_words is not None and len(text.split()) > max_words:
             text = "... " + " ".join(text.split()[-max_words:])
         return text
+
+    def follows_price(self, u: Utterance) -> bool:
+        """``u``'s turn answers a price: the rep's last turn before it states one and ended at most
+        ``price_reaction_s`` before it began."""
+        start = self.turn(u)[0].start_s
+        for x in reversed(self.utterances):
+            if x.start_s >= start or not self.rep(x) or cues.is_backchannel(x.text):
+                continue
+            return start - x.end_s <= self.settings.price_reaction_s and cues.states_price(self.turn_text(x))
+        return False
 
     def customer_voices(self) -> set[str]:
         return {u.speaker_id for u in self.utterances if self.customer_side(u) and not cues.is_backchannel(u.text)}
@@ -339,12 +360,17 @@ class UnaddressedDetector:
         if not view.customer_side(u) or cues.is_backchannel(u.text):
             return
         objection = scores.get(MomentType.PRICE_OBJECTION_UNADDRESSED) if scores else None
+        score = objection.score if objection is not None else 0.0
         questions = cues.direct_questions(u.text)
-        if objection is not None and objection.score >= s.objection_score:
+        # A balk at the price just stated ("Thirty-one? Honey, I don't know how we'd ever come up with that")
+        # is watched from a lower score, and carries more weight; a question about it is a question.
+        reacting = not questions and view.follows_price(u)
+        if score >= s.objection_score or (reacting and score >= s.price_reaction_score):
             kind = MomentType.PRICE_OBJECTION_UNADDRESSED
             self._pending = [p for p in self._pending if p.type != kind]  # a second objection restates the first
             said = view.turn_text(u, s.exchange_words)
-            self._pending.append(_Pending(kind, u, u.end_s + s.objection_response_s, objection.score, said=said))
+            confidence = max(score, s.price_reaction_confidence) if reacting else score
+            self._pending.append(_Pending(kind, u, u.end_s + s.objection_response_s, confidence, said=said))
         elif questions and len(cues.words(u.text)) >= s.min_question_words:
             kind = MomentType.QUESTION_UNANSWERED
             self._pending.append(_Pending(kind, u, u.end_s + s.question_response_s, 0.7, questions[-1]))
@@ -400,30 +426,47 @@ class UnaddressedDetector:
 
 
 class PriceBeforeStepsDetector:
-    """The rep's first price, against the rubric steps that should come before it."""
+    """The rep's first price, against the rubric steps that should come before it.
+
+    A step covered in the same breath as the price counts ("it's $31,400 ... on the loan that's $159 a
+    month"), and room audio cuts that breath into pieces: the rest of the price turn is read before deciding,
+    until someone else speaks or no rep piece has come for ``price_turn_wait_s``."""
 
     def __init__(self, before_price: dict[str, StepCue]) -> None:
         self._steps = before_price
         self._covered: set[str] = set()
+        self._price_turn: list[Utterance] = []
         self._done = False
 
     def observe(self, u: Utterance, view: CallView) -> list[Candidate]:
         if self._done or view.role(u) is None:
             return []
-        # A step covered in the same breath as the price ("with the ten-year warranty, it comes to ...") counts.
+        if self._price_turn and not view.rep(u) and not cues.is_backchannel(u.text):
+            return self._decide(u.end_s)
         for step, cue in self._steps.items():
             if cue.covered_by(u.text, view.rep(u)):
                 self._covered.add(step)
-        if view.rep(u) and cues.states_price(view.turn_text(u)):
-            self._done = True
-            missing = [step for step in self._steps if step not in self._covered]
-            if missing:
-                reason = "price before " + ", ".join(missing)
-                return [Candidate(MomentType.STEP_SKIPPED_BEFORE_PRICE, (u.id,), u.speaker_confidence, u.end_s, reason)]
+        if self._price_turn:
+            if view.rep(u):
+                self._price_turn.append(u)
+        elif view.rep(u) and cues.states_price(view.turn_text(u)):
+            self._price_turn = [u]
         return []
 
     def tick(self, now_s: float, view: CallView) -> list[Candidate]:
-        return []
+        if self._done or not self._price_turn:
+            return []
+        waited_until = self._price_turn[-1].end_s + view.settings.price_turn_wait_s
+        return self._decide(waited_until) if now_s >= waited_until else []
+
+    def _decide(self, at_s: float) -> list[Candidate]:
+        self._done = True
+        missing = [step for step in self._steps if step not in self._covered]
+        if not missing:
+            return []
+        price = self._price_turn[0]
+        reason = "price before " + ", ".join(missing)
+        return [Candidate(MomentType.STEP_SKIPPED_BEFORE_PRICE, (price.id,), price.speaker_confidence, at_s, reason)]
 
 
 class SemanticDetector:

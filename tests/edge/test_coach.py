@@ -292,6 +292,14 @@ def test_price_before_a_required_step_is_flagged_once() -> None:
     covered.say("rep", "Ten years parts and labor warranty, and financing at zero percent for 18 months.")
     covered.say("rep", "So the investment for the better option is $13,900.")
     assert types(replay(covered, coach())) == []
+    # Room audio cuts the price turn into pieces; the financing said in its last piece still counts.
+    pieces = Script()
+    pieces.say("rep", "Let me take a look at the furnace in the basement and measure the house for a Manual J.")
+    pieces.say("rep", "Ten years parts and labor warranty on every option.")
+    pieces.say("rep", "So the investment for the better option is $13,900.")
+    pieces.say("rep", "On the loan that's about $159 a month.", gap_s=0.3)
+    pieces.say("cust", "Okay.")
+    assert types(replay(pieces, coach())) == []
 
 
 def test_a_visit_wound_down_without_a_next_step() -> None:
@@ -445,6 +453,28 @@ def test_a_dev_conversation_through_the_real_embedder_and_llm(coach_models: obje
     assert total.caught == total.moments == 3
     assert score.false_nudges == []
     assert result.llm_calls >= 1  # the competitor mention went through the LLM
+
+
+def test_a_balk_at_the_price_just_stated_is_watched_though_its_words_score_low(coach_models: object) -> None:
+    from edge.coach.models import CoachModels
+
+    assert isinstance(coach_models, CoachModels)
+    balk = "Thirty-one. Huh. Nope."
+    assert coach_models.semantic.score(balk)[MomentType.PRICE_OBJECTION_UNADDRESSED].score < 0.45
+    after_price = Script()
+    after_price.say("rep", "So, as designed, the cash price is thirty-one thousand four hundred.")
+    reaction = after_price.say("cust", balk)
+    after_price.say("rep", "And all of it's covered. Twenty-five years on the panels and on the microinverters.")
+    fired = replay(after_price, LiveCoach("call", "solar", coach_models.semantic, None))
+    assert [f.nudge.moment.utterance_ids[0] for f in fired if f.nudge.moment.type == "price_objection_unaddressed"] == [
+        reaction.id
+    ]
+    out_of_the_blue = Script()
+    out_of_the_blue.say("rep", "The panels go on the south side, where the sun is all day.")
+    out_of_the_blue.say("cust", balk)
+    out_of_the_blue.say("rep", "And all of it's covered. Twenty-five years on the panels and on the microinverters.")
+    fired = replay(out_of_the_blue, LiveCoach("call", "solar", coach_models.semantic, None))
+    assert "price_objection_unaddressed" not in types(fired)
 
 
 def test_a_recorded_call_stores_what_the_coach_weighed(

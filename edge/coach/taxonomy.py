@@ -153,7 +153,9 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             # on dev were traced: replies that answer with a price in words, "Ha! Sure, thanks." to an offer,
             # "Either one's fine", "Hang on, let me check ... first" (answered later), and non-questions (a
             # story's "you remember the hail in June?", a tag, an arguing "why keep ...?"). MiniLM similarity
-            # does not separate: real answers scored 0.26-0.44, two real misses 0.37 and 0.40.
+            # does not separate: real answers scored 0.26-0.44, two real misses 0.37 and 0.40. On room audio
+            # answers lose their "No," to the recogniser, so a nudge also needs the rep's first reply to move
+            # on (every real one on dev did: "So let's talk about ...", "Where's the inside unit?").
             threshold=0.6,
             cooldown_s=90.0,
             can_wait_s=8.0,

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--split", choices=("dev", "test"))
     source.add_argument("--data", type=Path, nargs="+", help="folders of conversation JSON files")
     parser.add_argument(
-        "--rendered", type=Path, help="renders whose timings text mode uses (default: the corpus's clean renders)"
+        "--rendered", type=Path, help="renders whose timings the labels take (default: --audio's, else clean)"
     )
     parser.add_argument("--no-llm", action="store_true", help="fast stages only (as when the model is missing)")
     parser.add_argument("--audio", metavar="CONDITION", help="audio mode: the rendered calls of this condition")

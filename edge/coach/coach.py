@@ -60,6 +60,11 @@ class _Waiting:
     verdict: Future[Verdict] | None
     since_ns: int
 
+    def withdraw(self) -> None:
+        """No verdict is wanted any more (one already running finishes unread)."""
+        if self.verdict is not None:
+            self.verdict.cancel()
+
 
 @dataclass(frozen=True)
 class FiredNudge:
@@ -125,8 +130,7 @@ class LiveCoach:
         for w in self._waiting:
             self.gate.decide(w.candidate, self._verdict(w, final=True))
         for early in self._early.values():
-            if early.verdict is not None:
-                early.verdict.cancel()
+            early.withdraw()
         self._waiting, self._early = [], {}
         self._deferred = []
         if self._confirmations is not None:
@@ -148,9 +152,7 @@ class LiveCoach:
         """Start confirming what a detector holds back; forget what it dropped (someone else answered)."""
         held = {(c.type, c.utterance_ids): c for c in self._semantic_types.held()}
         for key in set(self._early) - set(held):
-            dropped = self._early.pop(key)
-            if dropped.verdict is not None:
-                dropped.verdict.cancel()
+            self._early.pop(key).withdraw()
         for key, c in held.items():
             if key not in self._early:
                 self._early[key] = self._submit(c)

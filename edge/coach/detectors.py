@@ -91,8 +91,9 @@ class DetectorSettings:
     false nudges at 0.35), and raising this to 0.4 removed two of them for one real mention lost."""
     settle_s: float = 2.5
     """A deferral to someone is held this long when another customer-side voice is in the room: if that
-    person answers for themselves, no decision maker is absent. They do so at once; a 6 s hold alone put a
-    held nudge past the 2 s latency budget, and on the dev split caught one real deferral fewer than 2.5 s."""
+    person answers for themselves, no decision maker is absent. They do so at once, and the rep's tap comes
+    this much later (the LLM confirms during the hold); on the dev split a 6 s hold caught one real deferral
+    fewer than 2.5 s."""
     next_step_lookback_s: float = 150.0
     """How far back an agreed next step counts when the rep winds the visit down."""
     wind_down_settle_s: float = 8.0

@@ -284,7 +284,7 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             "a single interruption; backchannels ('mm-hm') that overlap the customer",
             15.0,
             detector=Detector.INTERRUPTIONS,
-            pattern="listen",
+            pattern="let_them_finish",
             threshold=0.5,
             cooldown_s=180.0,
         ),

@@ -3,7 +3,9 @@
 Two supervised tasks joined by a bounded queue: capture stores the audio (about once a second, so
 a crash loses at most that) and hands chunks on; recognition runs the pipeline in a worker thread,
 so a slow decode never stalls capture, and stores each utterance the moment it exists. With a coach,
-a third task watches the window and sends nudges (``edge/coach/session.py``).
+a third task watches the window and fires nudges (``edge/coach/session.py``), and with a watch a
+fourth keeps the watch link up and plays them on the wrist (``haptics/delivery.py``); it is closed
+when the coach is done, and has at most its deadline (3 s) left to finish.
 """
 
 from __future__ import annotations
@@ -96,6 +98,14 @@ class CallRunner:
             self._store.end_call(call_id, progress.captured_s)
             self.window.flush(CallEnded(call_id, progress.captured_s, self._clock.now_ns()))
         return CallOutcome(call_id, progress.captured_s, progress.utterances)
+
+    @staticmethod
+    async def _coach(coach: CoachSession, progress: _Progress) -> None:
+        try:
+            await coach.run(lambda: progress.recognised_s)
+        finally:
+            if coach.watch is not None:
+                coach.watch.close()  # the last nudges still get their chance, within their deadline
 
     async def _capture(
         self,

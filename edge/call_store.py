@@ -152,13 +152,28 @@ class CallStore:
     def relabels(self, call_id: str) -> list[dict[str, Any]]:
         return list(self.db["relabels"].rows_where("call_id = ?", [call_id], order_by="utterance_id"))
 
-    def add_nudge(self, nudge: Nudge, reason: str, latency_s: float | None = None) -> None:
+    def add_nudge(self, nudge: Nudge, reason: str, latency_s: float | None = None) -> int:
+        """Stores a fired nudge; returns its id (the key of its delivery report)."""
         m = nudge.moment
-        self.db.table("nudges").insert(
+        table = self.db.table("nudges").insert(
             {"call_id": m.call_id, "type": m.type, "utterance_ids": json.dumps(list(m.utterance_ids)),
              "confidence": m.confidence, "at_s": m.at_s, "pattern": nudge.pattern, "reason": reason,
              "latency_s": latency_s, "sent_at": _now()}
         )  # fmt: skip
+        assert table.last_rowid is not None
+        return int(table.last_rowid)
+
+    def add_nudge_delivery(
+        self, call_id: str, nudge_id: int, pattern: str, outcome: str, link: str, latency_s: float, attempts: int,
+        error: str | None,
+    ) -> None:  # fmt: skip
+        self.db.table("nudge_deliveries").insert(
+            {"nudge_id": nudge_id, "call_id": call_id, "pattern": pattern, "outcome": outcome, "link": link,
+             "latency_s": latency_s, "attempts": attempts, "error": error, "finished_at": _now()}
+        )  # fmt: skip
+
+    def nudge_deliveries(self, call_id: str) -> list[dict[str, Any]]:
+        return list(self.db["nudge_deliveries"].rows_where("call_id = ?", [call_id], order_by="nudge_id"))
 
     def add_coach_candidate(
         self, call_id: str, type_: str, utterance_ids: tuple[str, ...], confidence: float, at_s: float,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from edge.coach.coach import FiredNudge
+    from haptics.link import WatchLink
 
 ROLE_STYLE = {Role.REP: "cyan", Role.CUSTOMER: "yellow", Role.OTHER: "magenta", Role.UNKNOWN: "white"}
 LOW_CONFIDENCE = 0.6
@@ -43,6 +44,7 @@ def add_parsers(sub: Any) -> None:
         p.add_argument("--trade", choices=sorted(TRADES), help="the visit's trade: the coach checks its starter rubric")
         p.add_argument("--no-coach", action="store_true", help="transcribe only, no live coach")
         p.add_argument("--no-llm", action="store_true", help="coach with the fast stages only (stricter)")
+        p.add_argument("--no-watch", action="store_true", help="nudges to the terminal only, not to the paired watch")
 
     replay = sub.add_parser("replay", help="run the edge pipeline on an audio file as if it were live")
     replay.add_argument("wav", type=Path)
@@ -146,6 +148,7 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
         coach=coach,
         trade=args.trade,
         on_nudge=lambda f: console.print(format_nudge(f)),
+        open_watch=None if args.no_watch else _watch_opener(console),
     )
     stats = result.stats
     rtf = stats.busy_s / result.end_s if result.end_s else 0.0
@@ -157,6 +160,23 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
         )
     console.print(f"stored as call [bold]{result.call_id}[/] in {args.db}: `ridealong calls show {result.call_id}`")
     return 0
+
+
+def _watch_opener(console: Console) -> Callable[[], Awaitable[WatchLink]]:
+    """The paired watch, or the console (saying why) when there is none or it does not answer."""
+    from edge.cli_watch import default_watch_file
+    from haptics.factory import open_watch_link
+    from haptics.paired import PairedWatchFile
+
+    async def open_link() -> WatchLink:
+        choice = await open_watch_link(PairedWatchFile(default_watch_file()).load(), console.file)
+        if choice.fallback_reason:
+            console.print(f"[dim]watch: {_escape(choice.fallback_reason)}; nudges are shown here[/]")
+        else:
+            console.print(f"watch: {_escape(choice.link.name)} connected; nudges go to the wrist")
+        return choice.link
+
+    return open_link
 
 
 def _enroll(args: argparse.Namespace, store: CallStore, console: Console) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 
 from edge.call_runner import CallRunner, RunnerSettings
@@ -22,6 +22,8 @@ from edge.realign import Realignment, realign_call
 from edge.speech_models import SpeechModels
 from edge.speech_pipeline import PipelineSettings, PipelineStats
 from edge.window import RollingWindow, WindowState
+from haptics.delivery import DeliveryReport, WatchDelivery
+from haptics.link import WatchLink
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class RecordedCall:
     stats: PipelineStats
     second_pass: Realignment | None
     nudge_latencies_s: tuple[float, ...] = ()
+    deliveries: tuple[DeliveryReport, ...] = ()
+    """What became of each nudge on the way to the wrist (empty without a watch link)."""
 
 
 def record_call(
@@ -49,11 +53,13 @@ def record_call(
     coach: CoachModels | None = None,
     trade: str | None = None,
     on_nudge: Callable[[FiredNudge], None] | None = None,
+    open_watch: Callable[[], Awaitable[WatchLink]] | None = None,
 ) -> RecordedCall:
     """``voiceprint``: the enrolled rep on this call (see ``VoiceprintBook``), or None. ``stop``, when
     given, is called on Ctrl-C (a live source ends cleanly and the call is stored). With ``coach`` the
     live coach watches the call (``trade`` picks the starter rubric its price check reads) and each nudge
-    is stored and handed to ``on_nudge``."""
+    is stored and handed to ``on_nudge``; with ``open_watch`` too (it makes the link inside the call's
+    event loop, as bleak needs), each nudge is played on the wrist and its delivery stored."""
     rep_id = voiceprint.rep_id if voiceprint else None
     window = RollingWindow()
     if on_utterance is not None:
@@ -65,11 +71,13 @@ def record_call(
 
         window.subscribe(forward)
     make_coach = None
+    links: list[WatchLink] = []
     if coach is not None:
         coach_models = coach
 
         def make_coach(call_id: str) -> CoachSession:
-            return coach_models.session(call_id, store, trade, on_nudge)
+            delivery = _delivery(store, call_id, links[0]) if links else None
+            return coach_models.session(call_id, store, trade, on_nudge, delivery)
 
     runner = CallRunner(
         store,
@@ -82,6 +90,8 @@ def record_call(
     async def run() -> tuple[str, float, int]:
         if stop is not None:
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop)
+        if open_watch is not None and coach is not None:
+            links.append(await open_watch())
         outcome = await runner.run(source, source_name, 16_000, rep_id, on_call_started)
         return outcome.call_id, outcome.end_s, outcome.utterances
 
@@ -91,4 +101,15 @@ def record_call(
         realignment = realign_call(store, call_id, models.realigner(), voiceprint)
     stats = runner.pipeline.stats if runner.pipeline else PipelineStats()
     latencies = tuple(runner.coach.latencies_s) if runner.coach else ()
-    return RecordedCall(call_id, end_s, count, stats, realignment, latencies)
+    watch = runner.coach.watch if runner.coach else None
+    deliveries = tuple(watch.reports) if watch else ()
+    return RecordedCall(call_id, end_s, count, stats, realignment, latencies, deliveries)
+
+
+def _delivery(store: CallStore, call_id: str, link: WatchLink) -> WatchDelivery:
+    def stored(r: DeliveryReport) -> None:
+        store.add_nudge_delivery(
+            call_id, int(r.key), r.pattern, r.outcome.value, r.link, r.latency_s, r.attempts, r.error
+        )
+
+    return WatchDelivery(link, on_report=stored, on_event=lambda kind, detail: store.log_event(call_id, kind, detail))

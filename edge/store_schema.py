@@ -105,4 +105,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE utterances ADD COLUMN overlap_s REAL NOT NULL DEFAULT 0;
     """,
+    # 5: what became of each nudge on the way to the wrist: delivered (with its latency), or expired
+    # (never played late), or failed when the call ended first.
+    """
+    CREATE TABLE nudge_deliveries (
+        nudge_id INTEGER PRIMARY KEY REFERENCES nudges(id),
+        call_id TEXT NOT NULL REFERENCES calls(id),
+        pattern TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        link TEXT NOT NULL,
+        latency_s REAL NOT NULL,
+        attempts INTEGER NOT NULL,
+        error TEXT,
+        finished_at TEXT NOT NULL
+    );
+    """,
 )

@@ -146,6 +146,7 @@ class BleakWatchLink:
     async def connect(self) -> None:
         if self._state == LinkState.CONNECTED:
             return
+        await self._release_client()
         bleak = _import_bleak()
         self._state = LinkState.CONNECTING
         try:
@@ -197,9 +198,14 @@ class BleakWatchLink:
         await self._dropped.wait()
 
     async def disconnect(self) -> None:
-        client, self._client = self._client, None
         self._state = LinkState.DISCONNECTED
         self._dropped.set()
+        await self._release_client()
+
+    async def _release_client(self) -> None:
+        """A client whose link dropped still holds its own D-Bus connection; only its ``disconnect``
+        closes that, so it is called even when the watch is already gone."""
+        client, self._client = self._client, None
         if client is not None:
             await _quietly(client.disconnect())
 
@@ -213,7 +219,6 @@ class BleakWatchLink:
             raise translate(exc, f"pairing with {self.settings.address}") from exc
 
     def _on_disconnected(self, _client: BleakClient) -> None:
-        self._client = None
         self._state = LinkState.DISCONNECTED
         self._dropped.set()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import TextIO
+from typing import IO
 
 from haptics.link import LinkState
 from haptics.patterns import HapticPattern
@@ -17,7 +17,7 @@ def render(pattern: HapticPattern) -> str:
 
 
 class ConsoleWatchLink:
-    def __init__(self, stream: TextIO | None = None, bell: bool = False, reason: str = "") -> None:
+    def __init__(self, stream: IO[str] | None = None, bell: bool = False, reason: str = "") -> None:
         self._stream = stream
         self._bell = bell
         self.reason = reason

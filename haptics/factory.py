@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TextIO
+from typing import IO
 
 from haptics.console_link import ConsoleWatchLink
 from haptics.errors import WatchError, WatchTimeout
@@ -27,7 +27,7 @@ class LinkChoice:
 
 
 async def open_watch_link(
-    paired: PairedWatch | None, console: TextIO | None = None, connect_timeout_s: float = 10.0
+    paired: PairedWatch | None, console: IO[str] | None = None, connect_timeout_s: float = 10.0
 ) -> LinkChoice:
     if paired is None:
         return _console(console, "no watch paired (ridealong watch pair ADDRESS)")
@@ -43,5 +43,5 @@ async def open_watch_link(
     return LinkChoice(link, None)
 
 
-def _console(console: TextIO | None, reason: str) -> LinkChoice:
+def _console(console: IO[str] | None, reason: str) -> LinkChoice:
     return LinkChoice(ConsoleWatchLink(console, reason=reason.splitlines()[0]), reason)

@@ -15,6 +15,7 @@ from edge.coach.coach import CoachSettings, FiredNudge, LiveCoach
 from edge.coach.confirmer import ConfirmationWorker, LlmConfirmer
 from edge.coach.semantic import SemanticStage
 from edge.coach.session import CoachSession
+from haptics.delivery import WatchDelivery
 from models.errors import ModelError
 from models.llm import LlmSettings
 from models.loaders import load_llm, load_text_embedder
@@ -51,8 +52,13 @@ class CoachModels:
             return None
 
     def session(
-        self, call_id: str, store: CallStore, trade: str | None, on_nudge: Callable[[FiredNudge], None] | None = None
+        self,
+        call_id: str,
+        store: CallStore,
+        trade: str | None,
+        on_nudge: Callable[[FiredNudge], None] | None = None,
+        watch: WatchDelivery | None = None,
     ) -> CoachSession:
         confirmations = ConfirmationWorker(self.confirmer) if self.confirmer is not None else None
         coach = LiveCoach(call_id, trade or "", self.semantic, confirmations, self.settings)
-        return CoachSession(coach, store, on_nudge)
+        return CoachSession(coach, store, on_nudge, watch=watch)

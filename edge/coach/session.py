@@ -4,8 +4,9 @@ The rolling window hands each utterance to ``subscriber`` (on the call's event l
 task of the call's supervisor that feeds them to the coach and ticks it every ``tick_s`` with the
 audio time captured so far. The coach's own work (a sentence embedding, the gate) runs in a worker
 thread and the LLM in the confirmer's, so neither capture nor recognition ever waits on the coach.
-Every nudge is stored with the utterances that triggered it, then handed to the sinks (the
-terminal; the watch once the haptics link exists); every candidate is stored with its verdict.
+Every nudge is stored with the utterances that triggered it, then handed to the watch's delivery queue
+(which never blocks: ``haptics.delivery``) and to ``on_nudge`` (the terminal); every candidate is
+stored with its verdict.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from edge.call_store import CallStore
 from edge.coach.coach import FiredNudge, LiveCoach
 from edge.frames import CallEnded, Role, Utterance
 from edge.window import WindowState
+from haptics.delivery import WatchDelivery
+from haptics.patterns import pattern
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,11 @@ class CoachSession:
         store: CallStore,
         on_nudge: Callable[[FiredNudge], None] | None = None,
         settings: SessionSettings | None = None,
+        watch: WatchDelivery | None = None,
     ) -> None:
         self.settings = settings or SessionSettings()
         self.coach = coach
+        self.watch = watch
         self.failed: str | None = None
         self.latencies_s: list[float] = []
         """Decidable (the audio time it became so, on the wall clock) → sent, per nudge."""
@@ -102,7 +107,9 @@ class CoachSession:
                 decidable_ns = self._t0_ns + int(f.decision.candidate.at_s * 1e9)
                 latency = max(0.0, (time.monotonic_ns() - decidable_ns) / 1e9)
                 self.latencies_s.append(latency)
-            self._store.add_nudge(f.nudge, f.decision.candidate.reason, latency)
+            nudge_id = self._store.add_nudge(f.nudge, f.decision.candidate.reason, latency)
+            if self.watch is not None:
+                self.watch.submit(str(nudge_id), pattern(f.nudge.pattern), f.nudge.deadline_mono_ns)
             if self._on_nudge is not None:
                 self._on_nudge(f)
 

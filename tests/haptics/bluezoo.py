@@ -50,6 +50,7 @@ def running_bluezoo(workdir: Path, scan_interval_s: int = 1) -> Iterator[BlueZoo
     daemon = shutil.which("dbus-daemon")
     if daemon is None:
         raise BlueZooMissing("dbus-daemon is missing: apt-get install dbus-daemon (or run scripts/setup.sh as root)")
+    workdir.mkdir(parents=True, exist_ok=True)
     socket = workdir / "bus.sock"
     address = f"unix:path={socket}"
     bus = subprocess.Popen(

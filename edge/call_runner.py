@@ -88,7 +88,9 @@ class CallRunner:
         self.coach = coach = self._make_coach(call_id) if self._make_coach else None
         if coach is not None:
             self.window.subscribe(coach.subscriber)
-            supervisor.start("coach", coach.run(lambda: progress.recognised_s))
+            supervisor.start("coach", self._coach(coach, progress))
+            if coach.watch is not None:
+                supervisor.start("watch", coach.watch.run())
         supervisor.start("capture", self._capture(source, call_id, queue, progress, coach))
         supervisor.start("recognise", self._recognise(pipeline, queue, progress, coach))
         try:

@@ -481,12 +481,15 @@ def test_a_recorded_call_stores_what_the_coach_weighed(
     coach_models: object, rendered: dict[str, Path], tmp_path: Path
 ) -> None:
     """The short fixture call through the whole edge pipeline with the coach, the rep enrolled: its near
-    misses (one interruption, a booked follow-up) give no nudge, and every candidate is in the store."""
+    misses (one interruption, a booked follow-up) give no nudge, and every candidate is in the store.
+    A watch link comes up with the call and is closed when it ends."""
     from edge.audio_file import read_audio
     from edge.coach.models import CoachModels
     from edge.recording import record_call
     from edge.sources import WavSource
     from edge.speech_models import SpeechModels
+    from haptics.fake import RecordingWatchLink
+    from haptics.link import LinkState
 
     assert isinstance(coach_models, CoachModels)
     store = CallStore(tmp_path / "calls.db")
@@ -494,9 +497,17 @@ def test_a_recorded_call_stores_what_the_coach_weighed(
     wav = rendered["kitchen"]
     enroll = wav.with_name(wav.stem + ".enroll.wav")
     voiceprint = speech.voiceprint("marcus", read_audio(enroll).samples, str(enroll))
+    link = RecordingWatchLink()
+
+    async def open_watch() -> RecordingWatchLink:
+        return link
+
     result = record_call(
-        store, speech, WavSource(wav), "short-call", voiceprint, coach=coach_models, trade="hvac", second_pass=False
-    )
+        store, speech, WavSource(wav), "short-call", voiceprint, coach=coach_models, trade="hvac",
+        second_pass=False, open_watch=open_watch,
+    )  # fmt: skip
+    assert link.connects == 1 and link.state == LinkState.DISCONNECTED
+    assert "watch_connected" in [e["kind"] for e in store.events(result.call_id)]
     confident = [u for u in store.utterances(result.call_id) if u.speaker_confidence >= 0.65]
     assert len(confident) >= 6  # the coach had something to go on
     nudges = store.nudges(result.call_id)

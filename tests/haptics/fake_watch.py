@@ -209,3 +209,44 @@ async def _call(bus: MessageBus, path: str, interface: str, member: str, signatu
     if reply.message_type == MessageType.ERROR:
         raise RuntimeError(f"{interface}.{member} on {path}: {reply.error_name} {reply.body}")
     return reply.body
+
+
+def main() -> None:
+    """Run a fake watch as its own process (for the benchmark): every write as a JSON line in ``--log``."""
+    import argparse
+    import json
+    import signal
+    from pathlib import Path
+
+    from haptics.profiles import Profile
+    from tests.haptics.conftest import WATCH_SERVICES
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--profile", choices=[p.value for p in Profile], required=True)
+    parser.add_argument("--log", type=Path, required=True)
+    parser.add_argument("--name", default="PineTime")
+    args = parser.parse_args()
+
+    async def run() -> None:
+        watch = FakeWatch(args.name, (WATCH_SERVICES[Profile(args.profile)],))
+        await watch.start()
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        with args.log.open("w") as log:
+            print("ready", flush=True)
+            seen = 0
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(watch._received.arrived.wait(), 0.2)
+                watch._received.arrived.clear()
+                for w in watch.writes[seen:]:
+                    log.write(json.dumps({"value": w.value.hex(), "t_mono_ns": w.t_mono_ns}) + "\n")
+                seen = len(watch.writes)
+                log.flush()
+        await watch.leave()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

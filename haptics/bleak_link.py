@@ -103,6 +103,9 @@ async def scan(
     """Every device heard in ``duration_s``, latest advertisement per address; ``on_seen`` hears each new
     one as it appears (the live list of ``ridealong watch scan``)."""
     bleak = _import_bleak()
+    objects = await bluez_objects()
+    if objects is not None:
+        check_adapter(objects, adapter)
     seen: dict[str, SeenDevice] = {}
 
     def detected(device: BLEDevice, adv: AdvertisementData) -> None:
@@ -223,9 +226,11 @@ class BleakWatchLink:
         self._dropped.set()
 
     async def _find(self) -> BLEDevice:
-        known = await known_device(self.settings.address, self.settings.adapter)
-        if known is not None:
-            return known
+        objects = await bluez_objects()
+        if objects is not None:
+            known = device_in(objects, self.settings.address, check_adapter(objects, self.settings.adapter))
+            if known is not None:
+                return known
         found: asyncio.Future[BLEDevice] = asyncio.get_running_loop().create_future()
         wanted = self.settings.address.upper()
 
@@ -246,41 +251,67 @@ class BleakWatchLink:
                 ) from None
 
 
-async def known_device(address: str, adapter: str | None) -> BLEDevice | None:
+async def bluez_objects() -> dict[str, dict[str, dict[str, Any]]] | None:
+    """BlueZ's object tree (interface properties as plain values), or None off Linux where bleak talks
+    to the OS's own stack. Raises ``WatchUnavailable`` when BlueZ does not answer."""
+    if not sys.platform.startswith("linux"):
+        return None
+    from dbus_fast import BusType, Message, MessageType
+    from dbus_fast.aio import MessageBus
+
+    try:
+        bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+    except (OSError, ValueError) as exc:  # no socket at the bus address, or a malformed address
+        raise WatchUnavailable(
+            f"no Bluetooth service on this machine: the system bus does not answer ({exc})",
+            "start BlueZ (systemctl start bluetooth); without it nudges go to the console",
+        ) from exc
+    try:
+        reply = await bus.call(
+            Message(destination="org.bluez", path="/", interface="org.freedesktop.DBus.ObjectManager",
+                    member="GetManagedObjects")
+        )  # fmt: skip
+    finally:
+        bus.disconnect()
+    if reply is None or reply.message_type == MessageType.ERROR:
+        why = reply.error_name if reply is not None else "no reply"
+        raise WatchUnavailable(
+            f"BlueZ does not answer on the system bus ({why})", "start it: systemctl start bluetooth"
+        )
+    return {
+        path: {iface: {k: v.value for k, v in props.items()} for iface, props in interfaces.items()}
+        for path, interfaces in reply.body[0].items()
+    }
+
+
+def check_adapter(objects: dict[str, dict[str, dict[str, Any]]], adapter: str | None) -> str:
+    """The adapter's object path, if it exists and is powered; else ``WatchUnavailable`` saying which."""
+    adapters = {path: ifs["org.bluez.Adapter1"] for path, ifs in objects.items() if "org.bluez.Adapter1" in ifs}
+    if not adapters:
+        raise WatchUnavailable("this machine has no Bluetooth adapter", "plug in or enable one")
+    path = f"/org/bluez/{adapter}" if adapter else sorted(adapters)[0]
+    if path not in adapters:
+        have = ", ".join(p.rsplit("/", 1)[-1] for p in sorted(adapters))
+        raise WatchUnavailable(f"there is no Bluetooth adapter {adapter} (this machine has {have})", "pick one")
+    if not adapters[path].get("Powered", False):
+        name = path.rsplit("/", 1)[-1]
+        raise WatchUnavailable(f"Bluetooth is off ({name} is powered down)", "turn it on: bluetoothctl power on")
+    return path
+
+
+def device_in(objects: dict[str, dict[str, dict[str, Any]]], address: str, adapter_path: str) -> BLEDevice | None:
     """The watch as BlueZ already knows it (paired, or seen before), connectable without a new scan.
 
     Many watches stop advertising once bonded, and BlueZ does not re-announce a device it already has,
     so a paired watch is reached through BlueZ's object tree, as ``bluetoothctl connect`` does."""
-    if not sys.platform.startswith("linux"):
-        return None
     from bleak.backends.device import BLEDevice
-    from dbus_fast import BusType, Message, MessageType
-    from dbus_fast.aio import MessageBus
 
-    bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
-    try:
-        reply = await bus.call(
-            Message(
-                destination="org.bluez",
-                path="/",
-                interface="org.freedesktop.DBus.ObjectManager",
-                member="GetManagedObjects",
-            )
-        )
-    finally:
-        bus.disconnect()
-    if reply is None or reply.message_type == MessageType.ERROR:
-        return None
-    for path, interfaces in reply.body[0].items():
+    for path, interfaces in objects.items():
         props = interfaces.get("org.bluez.Device1")
-        if props is None:
+        if props is None or props.get("Adapter") != adapter_path:
             continue
-        plain = {k: v.value for k, v in props.items()}
-        if str(plain.get("Address", "")).upper() != address.upper():
-            continue
-        if adapter is not None and plain.get("Adapter") != f"/org/bluez/{adapter}":
-            continue
-        return BLEDevice(plain["Address"], plain.get("Alias") or plain.get("Name"), {"path": path, "props": plain})
+        if str(props.get("Address", "")).upper() == address.upper():
+            return BLEDevice(props["Address"], props.get("Alias") or props.get("Name"), {"path": path, "props": props})
     return None
 
 

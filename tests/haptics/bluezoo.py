@@ -120,6 +120,28 @@ def _wait_for(ready: object, timeout_s: float, message: str) -> None:
     raise BlueZooMissing(message)
 
 
+async def set_powered(zoo: BlueZoo, adapter: str, powered: bool) -> None:
+    """Turn an adapter on or off, as ``bluetoothctl power on|off`` does."""
+    from dbus_fast import BusType, Message, MessageType, Variant
+    from dbus_fast.aio import MessageBus
+
+    bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+    try:
+        reply = await bus.call(
+            Message(
+                destination="org.bluez",
+                path=f"/org/bluez/{adapter}",
+                interface="org.freedesktop.DBus.Properties",
+                member="Set",
+                signature="ssv",
+                body=["org.bluez.Adapter1", "Powered", Variant("b", powered)],
+            )
+        )
+        assert reply is not None and reply.message_type != MessageType.ERROR, reply
+    finally:
+        bus.disconnect()
+
+
 async def link_lost(zoo: BlueZoo) -> None:
     """The radio link to the watch is lost and BlueZ forgets the device, as it does for a device that went
     out of range: the phone sees a disconnect, and finds the watch again only when it advertises again.

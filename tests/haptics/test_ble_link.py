@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from haptics.bleak_link import BleakLinkSettings, BleakWatchLink, known_device, scan
+from haptics.bleak_link import BleakLinkSettings, BleakWatchLink, bluez_objects, device_in, scan
 from haptics.delivery import DeliverySettings, Outcome, WatchDelivery
 from haptics.errors import WatchNotFound, WatchUnavailable, WatchUnsupported
 from haptics.factory import open_watch_link
@@ -16,7 +16,7 @@ from haptics.link import LinkState
 from haptics.paired import PairedWatch
 from haptics.patterns import VOCABULARY, pattern
 from haptics.profiles import Profile, encode
-from tests.haptics.bluezoo import BlueZoo, link_lost
+from tests.haptics.bluezoo import BlueZoo, link_lost, set_powered
 from tests.haptics.conftest import WATCH_SERVICES
 from tests.haptics.fake_watch import FakeChar, FakeService, FakeWatch
 
@@ -87,7 +87,9 @@ def test_pair_bonds_and_bluez_then_knows_the_watch_without_a_scan(bluezoo: BlueZ
         # A bonded watch often stops advertising, and BlueZ does not announce a device it already has:
         # the next link finds it in BlueZ's object tree. (A second connection to the same unchanged
         # GATT application is beyond BlueZoo: it re-exports the link at the old paths and fails.)
-        known = await known_device(bluezoo.watch_address, bluezoo.phone_adapter)
+        objects = await bluez_objects()
+        assert objects is not None
+        known = device_in(objects, bluezoo.watch_address, f"/org/bluez/{bluezoo.phone_adapter}")
         await watch.leave()
         assert write.value == b"\x00\x01NEXT STEP?"
         assert known is not None and known.details["props"]["Paired"] is True
@@ -196,6 +198,26 @@ def test_a_call_paired_to_an_unsupported_device_falls_back_to_the_console(bluezo
         await strap.leave()
         assert choice.fallback_reason is not None and "none of the services" in choice.fallback_reason
         assert choice.link.name.startswith("console")
+
+    asyncio.run(run())
+
+
+def test_bluetooth_off_or_a_missing_adapter_is_unavailable_with_the_fix(bluezoo: BlueZoo) -> None:
+    async def run() -> None:
+        watch = FakeWatch("PineTime", (WATCH_SERVICES[Profile.IMMEDIATE_ALERT],))
+        await watch.start()
+        with pytest.raises(WatchUnavailable, match="no Bluetooth adapter hci7"):
+            await BleakWatchLink(BleakLinkSettings(bluezoo.watch_address, "hci7")).connect()
+        await set_powered(bluezoo, bluezoo.phone_adapter, False)
+        with pytest.raises(WatchUnavailable, match="Bluetooth is off") as off:
+            await _link(bluezoo).connect()
+        assert "bluetoothctl power on" in str(off.value)
+        with pytest.raises(WatchUnavailable, match="Bluetooth is off"):
+            await scan(0.5, adapter=bluezoo.phone_adapter)
+        paired = PairedWatch(bluezoo.watch_address, "PineTime", Profile.IMMEDIATE_ALERT, bluezoo.phone_adapter)
+        choice = await open_watch_link(paired)
+        await watch.leave()
+        assert choice.fallback_reason is not None and "Bluetooth is off" in choice.fallback_reason
 
     asyncio.run(run())
 

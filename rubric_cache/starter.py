@@ -9,8 +9,10 @@ coach checks them); ``points`` are relative weights, normalised to sum to 1 in t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rubric_cache.schema import RubricContent, normalised_weights
+if TYPE_CHECKING:
+    from rubric_cache.schema import RubricContent
 
 
 @dataclass(frozen=True)
@@ -365,6 +367,9 @@ TRADE_TITLES = {"hvac": "HVAC", "roofing": "Roofing", "solar": "Solar", "pest_co
 
 def starter_rubric(trade: str) -> RubricContent:
     """The trade's starter rubric as a validated rubric (weights from the steps' points)."""
+    # pydantic only here: the step lists above are read by the CLI, which must start without it.
+    from rubric_cache.schema import RubricContent, normalised_weights
+
     steps = [
         {
             "id": s.id,

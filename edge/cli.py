@@ -6,14 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge import cli_calls, cli_models, cli_watch
+from edge import cli_calls, cli_models, cli_rubric, cli_watch
 from edge.audio_file import AudioFileError
 from edge.call_store import CallStoreError
 from edge.enrollment import EnrollmentError
 from edge.mic import MicError
 from models.errors import ModelError
+from rubric_cache.errors import RubricError
 
-USER_ERRORS = (ModelError, AudioFileError, CallStoreError, EnrollmentError, MicError)
+USER_ERRORS = (ModelError, AudioFileError, CallStoreError, EnrollmentError, MicError, RubricError)
 """Errors that explain themselves: printed as one line, exit code 2, no traceback."""
 
 
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_models.add_parser(sub)
     cli_calls.add_parsers(sub)
     cli_watch.add_parser(sub)
+    cli_rubric.add_parser(sub)
     demo = sub.add_parser("demo", help="the edge pipeline on a real recording, offline (the pyannote sample)")
     demo.add_argument("--wav", type=Path, help="another audio file")
     demo.add_argument("--asr", default="whisper-tiny.en", help="ASR model name (see `ridealong models list`)")
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "models":
             return cli_models.run(args)
+        if args.command == "rubric":
+            return cli_rubric.run(args)
         if args.command == "watch":
             return cli_watch.run(args)
         if args.command == "demo":

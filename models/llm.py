@@ -75,6 +75,12 @@ def choice_grammar(labels: list[str]) -> str:
     return "root ::= " + " | ".join(json.dumps(label) for label in labels)
 
 
+def json_grammar(schema: dict[str, Any]) -> str:
+    """GBNF admitting exactly the JSON documents ``schema`` describes (llama.cpp's own converter)."""
+    converter = require("llama_cpp", "llm").llama_grammar
+    return str(converter.json_schema_to_gbnf(json.dumps(schema)))
+
+
 class LocalLlm:
     """One llama.cpp model; calls are serialised (one context, one KV cache)."""
 

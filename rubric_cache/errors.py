@@ -10,8 +10,8 @@ class RubricError(Exception):
 class RubricNotFound(RubricError):
     def __init__(self, tenant: str, version: int | None, known: list[int]) -> None:
         have = f"versions {', '.join(map(str, known))}" if known else "no versions yet"
-        what = f"version {version} of" if version is not None else "an active rubric for"
-        super().__init__(f"there is no {what} tenant {tenant!r} ({have}): see `ridealong rubric list {tenant}`")
+        what = f"has no version {version}" if version is not None else "has no active rubric"
+        super().__init__(f"tenant {tenant!r} {what} ({have}): see `ridealong rubric list {tenant}`")
 
 
 class VersionConflict(RubricError):

@@ -40,8 +40,8 @@ fi
 
 step "installing Python dependencies"
 .venv/bin/pip install --quiet --disable-pip-version-check --find-links "$RIDEALONG_HOME/wheels" \
-  -e ".[speech,mic,llm,ble,eval,dev]" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
-.venv/bin/python -c "import sherpa_onnx, llama_cpp, onnxruntime, bleak" \
+  -e ".[speech,mic,llm,ble,cloud,eval,dev]" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+.venv/bin/python -c "import sherpa_onnx, llama_cpp, onnxruntime, bleak, anthropic, fastapi" \
   || { echo "setup: Python dependencies failed to install" >&2; exit 1; }
 
 step "provisioning models into $RIDEALONG_HOME/models"

@@ -68,4 +68,4 @@ def extract_headed(playbook: Playbook, trade: str, title: str | None = None) -> 
                 "source_quote": text,
             }
         )
-    return build_draft(steps, playbook, title or f"{items[0].heading or playbook.name} ({trade})", trade, "headed")
+    return build_draft(steps, playbook, title or items[0].heading or playbook.name, trade, "headed")

@@ -77,8 +77,12 @@ class CallRunner:
         rate_hz: int,
         rep_id: str | None = None,
         on_call_started: Callable[[str], None] | None = None,
+        rubric_ref: str | None = None,
     ) -> CallOutcome:
-        call_id = self._store.start_call(self.settings.tenant, source_name, rate_hz, rep_id=rep_id)
+        """``rubric_ref``: the rubric pinned for this call, stored with it."""
+        call_id = self._store.start_call(
+            self.settings.tenant, source_name, rate_hz, rep_id=rep_id, rubric_version=rubric_ref
+        )
         if on_call_started:
             on_call_started(call_id)
         self.pipeline = pipeline = self._make_pipeline(call_id)

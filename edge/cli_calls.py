@@ -41,7 +41,10 @@ def add_parsers(sub: Any) -> None:
         p.add_argument("--rep", help="the enrolled rep on this call (see `ridealong enroll`)")
         p.add_argument("--asr", default=DEFAULT_ASR, help="ASR model (see `ridealong models list`)")
         p.add_argument("--no-second-pass", action="store_true", help="skip the re-alignment after the call")
-        p.add_argument("--trade", choices=sorted(TRADES), help="the visit's trade: the coach checks its starter rubric")
+        p.add_argument("--tenant", default="local", help="whose rubric the call uses (default: %(default)s)")
+        p.add_argument(
+            "--trade", choices=sorted(TRADES), help="the visit's trade: its starter rubric when the tenant has none"
+        )
         p.add_argument("--no-coach", action="store_true", help="transcribe only, no live coach")
         p.add_argument("--no-llm", action="store_true", help="coach with the fast stages only (stricter)")
         p.add_argument("--no-watch", action="store_true", help="nudges to the terminal only, not to the paired watch")
@@ -101,12 +104,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int:
+    from edge.call_runner import RunnerSettings
     from edge.enrollment import VoiceprintBook
     from edge.recording import record_call
     from edge.speech_models import SpeechModels
     from models.store import ModelStore
 
     voiceprint = VoiceprintBook(store).get(args.rep) if args.rep else None  # fails before any model loads
+    rubric = _pin_rubric(args.tenant, args.trade, console)
     models = SpeechModels(ModelStore(), args.asr)
     models.load()  # now: a missing model fails before the call starts, not at its first words
     coach = None
@@ -149,6 +154,8 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
         trade=args.trade,
         on_nudge=lambda f: console.print(format_nudge(f)),
         open_watch=None if args.no_watch else _watch_opener(console),
+        rubric=rubric,
+        runner_settings=RunnerSettings(tenant=args.tenant),
     )
     stats = result.stats
     rtf = stats.busy_s / result.end_s if result.end_s else 0.0
@@ -160,6 +167,25 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
         )
     console.print(f"stored as call [bold]{result.call_id}[/] in {args.db}: `ridealong calls show {result.call_id}`")
     return 0
+
+
+def _pin_rubric(tenant: str, trade: str | None, console: Console) -> Any:
+    """The rubric this call uses, from the device's cache (the tenant's active version, else the trade's
+    starter); fixed for the whole call."""
+    from edge.cli_rubric import default_rubric_db
+    from rubric_cache.cache import EdgeRubricCache
+    from rubric_cache.store import RubricStore
+
+    rubrics = RubricStore(default_rubric_db())
+    try:
+        pinned = EdgeRubricCache(rubrics).pin(tenant, trade)
+    finally:
+        rubrics.close()
+    if pinned is None:
+        console.print(f"[dim]rubric: tenant {tenant} has none and no --trade was given: no step is checked live[/]")
+    else:
+        console.print(f"rubric: {pinned.ref} ({len(pinned.content.steps)} steps), fixed for this call")
+    return pinned
 
 
 def _watch_opener(console: Console) -> Callable[[], Awaitable[WatchLink]]:

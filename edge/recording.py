@@ -10,6 +10,7 @@ import asyncio
 import signal
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from edge.call_runner import CallRunner, RunnerSettings
 from edge.call_store import CallStore
@@ -24,6 +25,9 @@ from edge.speech_pipeline import PipelineSettings, PipelineStats
 from edge.window import RollingWindow, WindowState
 from haptics.delivery import DeliveryReport, WatchDelivery
 from haptics.link import WatchLink
+
+if TYPE_CHECKING:
+    from rubric_cache.cache import PinnedRubric
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,15 @@ def record_call(
     trade: str | None = None,
     on_nudge: Callable[[FiredNudge], None] | None = None,
     open_watch: Callable[[], Awaitable[WatchLink]] | None = None,
+    rubric: PinnedRubric | None = None,
 ) -> RecordedCall:
     """``voiceprint``: the enrolled rep on this call (see ``VoiceprintBook``), or None. ``stop``, when
     given, is called on Ctrl-C (a live source ends cleanly and the call is stored). With ``coach`` the
     live coach watches the call (``trade`` picks the starter rubric its price check reads) and each nudge
     is stored and handed to ``on_nudge``; with ``open_watch`` too (it makes the link inside the call's
-    event loop, as bleak needs), each nudge is played on the wrist and its delivery stored."""
+    event loop, as bleak needs), each nudge is played on the wrist and its delivery stored. ``rubric`` is
+    the call's pinned rubric (``EdgeRubricCache.pin``): stored on the call, and its steps required
+    before price are what the coach checks; it does not change until the call ends."""
     rep_id = voiceprint.rep_id if voiceprint else None
     window = RollingWindow()
     if on_utterance is not None:
@@ -77,7 +84,8 @@ def record_call(
 
         def make_coach(call_id: str) -> CoachSession:
             delivery = _delivery(store, call_id, links[0]) if links else None
-            return coach_models.session(call_id, store, trade, on_nudge, delivery)
+            steps = tuple(s.id for s in rubric.content.before_price_steps) if rubric else None
+            return coach_models.session(call_id, store, trade, on_nudge, delivery, steps)
 
     runner = CallRunner(
         store,
@@ -92,7 +100,7 @@ def record_call(
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop)
         if open_watch is not None and coach is not None:
             links.append(await open_watch())
-        outcome = await runner.run(source, source_name, 16_000, rep_id, on_call_started)
+        outcome = await runner.run(source, source_name, 16_000, rep_id, on_call_started, rubric.ref if rubric else None)
         return outcome.call_id, outcome.end_s, outcome.utterances
 
     call_id, end_s, count = asyncio.run(run())

@@ -65,6 +65,10 @@ class ClaudeClient:
             api_key=key, base_url=s.base_url, timeout=s.timeout_s, max_retries=s.max_retries
         )
 
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
     def tool_answer(
         self, system: str, user: str, tool_name: str, tool_description: str, schema: dict[str, Any]
     ) -> ToolAnswer:

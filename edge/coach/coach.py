@@ -31,7 +31,7 @@ from edge.coach.detectors import (
 )
 from edge.coach.gate import Gate, GateDecision, GateSettings, Verdict
 from edge.coach.semantic import SemanticStage
-from edge.coach.steps import before_price_cues
+from edge.coach.steps import before_price_cues, cues_for
 from edge.coach.taxonomy import TAXONOMY, MomentType
 from edge.frames import Moment, Nudge, Utterance
 
@@ -83,7 +83,10 @@ class LiveCoach:
         confirmations: Confirmations | None = None,
         settings: CoachSettings | None = None,
         now_ns: Callable[[], int] = time.monotonic_ns,
+        before_price_steps: tuple[str, ...] | None = None,
     ) -> None:
+        """``before_price_steps``: the pinned rubric's steps required before price (None: the trade's
+        starter rubric's)."""
         self.settings = settings or CoachSettings()
         self.call_id = call_id
         self.gate = Gate(self.settings.gate)
@@ -97,7 +100,9 @@ class LiveCoach:
             MonologueDetector(),
             TalkRatioDetector(),
             InterruptionDetector(),
-            PriceBeforeStepsDetector(before_price_cues(trade)),
+            PriceBeforeStepsDetector(
+                before_price_cues(trade) if before_price_steps is None else cues_for(before_price_steps)
+            ),
             WindDownDetector(),
         ]
         self._waiting: list[_Waiting] = []

@@ -58,7 +58,11 @@ class CoachModels:
         trade: str | None,
         on_nudge: Callable[[FiredNudge], None] | None = None,
         watch: WatchDelivery | None = None,
+        before_price_steps: tuple[str, ...] | None = None,
     ) -> CoachSession:
+        """``before_price_steps``: from the call's pinned rubric (None: the trade's starter)."""
         confirmations = ConfirmationWorker(self.confirmer) if self.confirmer is not None else None
-        coach = LiveCoach(call_id, trade or "", self.semantic, confirmations, self.settings)
+        coach = LiveCoach(
+            call_id, trade or "", self.semantic, confirmations, self.settings, before_price_steps=before_price_steps
+        )
         return CoachSession(coach, store, on_nudge, watch=watch)

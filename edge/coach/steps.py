@@ -7,6 +7,7 @@ cue here cannot be checked live and is left to the post-call deep dive.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rubric_cache.starter import TRADES
@@ -76,4 +77,10 @@ STEP_CUES: dict[str, StepCue] = {
 
 def before_price_cues(trade: str) -> dict[str, StepCue]:
     """The trade's steps required before price that can be checked live, in rubric order."""
-    return {s.id: STEP_CUES[s.id] for s in TRADES.get(trade, ()) if s.before_price and s.id in STEP_CUES}
+    return cues_for(s.id for s in TRADES.get(trade, ()) if s.before_price)
+
+
+def cues_for(step_ids: Iterable[str]) -> dict[str, StepCue]:
+    """The cues of those steps that have one, in the order given. A tenant's own steps (ids the cue table
+    does not know) are left to the post-call deep dive."""
+    return {i: STEP_CUES[i] for i in step_ids if i in STEP_CUES}

@@ -24,6 +24,9 @@ def extract_with_claude(
         )
     try:
         claude = client or ClaudeClient(settings)
+    except ClaudeError as exc:
+        raise ExtractionError(f"extraction with Claude failed: {exc}") from exc
+    try:
         answer = claude.tool_answer(
             system=INSTRUCTIONS,
             user=f"Trade: {trade}\nPlaybook ({playbook.name}):\n<playbook>\n{playbook.text}\n</playbook>",
@@ -33,5 +36,8 @@ def extract_with_claude(
         )
     except ClaudeError as exc:
         raise ExtractionError(f"extraction with Claude failed: {exc}") from exc
+    finally:
+        if client is None:
+            claude.close()
     rubric = parse_answer(answer.input, "Claude")
     return build_draft([s.model_dump() for s in rubric.steps], playbook, rubric.title, trade, "claude")

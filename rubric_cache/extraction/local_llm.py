@@ -22,6 +22,8 @@ from rubric_cache.playbook import Passage, Playbook
 _NOISE_HEADINGS = re.compile(r"^(on this page|video|videos?|resources|table of contents|contents|toc)$", re.I)
 _NOISE_TEXT = re.compile(r"^(<|\{:|---|layout:|title:|description:|TOC$|\|)")
 _LINK_ONLY = re.compile(r"^\[[^\]]*\]\([^)]*\)\s*$")
+_NOT_A_STEP = re.compile(r"^(overview|introduction|summary|qualifying questions|questions|resources|notes?)$", re.I)
+"""Section furniture a small model sometimes offers as a step (it cites the heading): dropped."""
 
 
 class CompletionModel(Protocol):
@@ -134,7 +136,7 @@ class LocalDraft:
     left_out: int
     """Passages of the playbook the model did not see (it was too long for the context)."""
     dropped: int
-    """Steps the model gave that cited a passage number out of range (dropped)."""
+    """Steps the model gave that cited a passage number out of range, or named section furniture ("Overview")."""
     seconds: float
 
 
@@ -158,6 +160,9 @@ def extract_with_local_llm(
     for step in answer.get("steps", []):
         number = step.get("passage")
         if not isinstance(number, int) or not 1 <= number <= len(prompt.passages):
+            dropped += 1
+            continue
+        if _NOT_A_STEP.match(str(step.get("name", "")).strip()):
             dropped += 1
             continue
         steps.append({**step, "source_quote": quote_of(prompt.passages[number - 1], s.quote_chars)})

@@ -482,7 +482,7 @@ def test_a_recorded_call_stores_what_the_coach_weighed(
 ) -> None:
     """The short fixture call through the whole edge pipeline with the coach, the rep enrolled: its near
     misses (one interruption, a booked follow-up) give no nudge, and every candidate is in the store.
-    A watch link comes up with the call and is closed when it ends."""
+    A watch link comes up with the call and is closed when it ends; the pinned rubric is stored on it."""
     from edge.audio_file import read_audio
     from edge.coach.models import CoachModels
     from edge.recording import record_call
@@ -502,10 +502,17 @@ def test_a_recorded_call_stores_what_the_coach_weighed(
     async def open_watch() -> RecordingWatchLink:
         return link
 
+    from rubric_cache.cache import EdgeRubricCache
+    from rubric_cache.store import RubricStore
+
+    pinned = EdgeRubricCache(RubricStore(tmp_path / "rubrics.db")).pin("local", "hvac")
+    assert pinned is not None
+
     result = record_call(
         store, speech, WavSource(wav), "short-call", voiceprint, coach=coach_models, trade="hvac",
-        second_pass=False, open_watch=open_watch,
+        second_pass=False, open_watch=open_watch, rubric=pinned,
     )  # fmt: skip
+    assert store.get(result.call_id).rubric_version == pinned.ref
     assert link.connects == 1 and link.state == LinkState.DISCONNECTED
     assert "watch_connected" in [e["kind"] for e in store.events(result.call_id)]
     confident = [u for u in store.utterances(result.call_id) if u.speaker_confidence >= 0.65]

@@ -18,11 +18,10 @@ from models.store import ModelStore, StoreSettings
 
 def run_demo(wav: Path | None, asr_model: str, db: Path, trade: str | None = None) -> int:
     path = wav or ModelStore(StoreSettings()).require(get_spec(DEMO_RECORDING)) / "sample.wav"
-    args = argparse.Namespace(
-        command="replay", wav=path, realtime=False, rep=None, asr=asr_model, no_second_pass=False, db=db,
-        trade=trade, no_coach=False, no_llm=False,
-    )  # fmt: skip
-    code = cli_calls.run(args)
+    from edge.cli import build_parser  # the replay command's own parser: its defaults are never typed twice
+
+    argv = ["replay", str(path), "--asr", asr_model, "--db", str(db), *(["--trade", trade] if trade else [])]
+    code = cli_calls.run(build_parser().parse_args(argv))
     if code == 0:
         call_id = cli_calls.last_call_id(db)
         print("\nafter the call, the second pass:")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 WATCH_ADAPTER = ("hci0", "00:11:22:33:44:55")
 PHONE_ADAPTER = ("hci1", "00:AA:BB:CC:DD:EE")
@@ -120,26 +121,30 @@ def _wait_for(ready: object, timeout_s: float, message: str) -> None:
     raise BlueZooMissing(message)
 
 
-async def set_powered(zoo: BlueZoo, adapter: str, powered: bool) -> None:
-    """Turn an adapter on or off, as ``bluetoothctl power on|off`` does."""
-    from dbus_fast import BusType, Message, MessageType, Variant
+async def bluez_call(path: str, interface: str, member: str, signature: str, body: list[Any]) -> None:
+    """One BlueZ D-Bus call on a connection of its own (the test acting as the radio or the user)."""
+    from dbus_fast import BusType, Message, MessageType
     from dbus_fast.aio import MessageBus
 
     bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
     try:
-        reply = await bus.call(
-            Message(
-                destination="org.bluez",
-                path=f"/org/bluez/{adapter}",
-                interface="org.freedesktop.DBus.Properties",
-                member="Set",
-                signature="ssv",
-                body=["org.bluez.Adapter1", "Powered", Variant("b", powered)],
-            )
+        message = Message(
+            destination="org.bluez", path=path, interface=interface, member=member, signature=signature, body=body
         )
+        reply = await bus.call(message)
         assert reply is not None and reply.message_type != MessageType.ERROR, reply
     finally:
         bus.disconnect()
+
+
+async def set_powered(zoo: BlueZoo, adapter: str, powered: bool) -> None:
+    """Turn an adapter on or off, as ``bluetoothctl power on|off`` does."""
+    from dbus_fast import Variant
+
+    await bluez_call(
+        f"/org/bluez/{adapter}", "org.freedesktop.DBus.Properties", "Set", "ssv",
+        ["org.bluez.Adapter1", "Powered", Variant("b", powered)],
+    )  # fmt: skip
 
 
 async def link_lost(zoo: BlueZoo) -> None:
@@ -148,22 +153,5 @@ async def link_lost(zoo: BlueZoo) -> None:
 
     (BlueZoo keeps a vanished peripheral's GATT objects and lets a connect to it succeed; removing the
     device on the phone's adapter is what makes "out of range" behave as it does with a real BlueZ.)"""
-    from dbus_fast import BusType, Message, MessageType
-    from dbus_fast.aio import MessageBus
-
-    bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
-    try:
-        device = f"/org/bluez/{zoo.phone_adapter}/dev_{zoo.watch_address.replace(':', '_')}"
-        reply = await bus.call(
-            Message(
-                destination="org.bluez",
-                path=f"/org/bluez/{zoo.phone_adapter}",
-                interface="org.bluez.Adapter1",
-                member="RemoveDevice",
-                signature="o",
-                body=[device],
-            )
-        )
-        assert reply is not None and reply.message_type != MessageType.ERROR, reply
-    finally:
-        bus.disconnect()
+    device = f"/org/bluez/{zoo.phone_adapter}/dev_{zoo.watch_address.replace(':', '_')}"
+    await bluez_call(f"/org/bluez/{zoo.phone_adapter}", "org.bluez.Adapter1", "RemoveDevice", "o", [device])

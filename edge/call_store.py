@@ -258,6 +258,35 @@ class CallStore:
             out[start : start + len(data)] = data
         return out
 
+    def audio_pcm16(self, call_id: str) -> bytes:
+        """The call's audio exactly as stored (16-bit little-endian mono), gaps as silence: what is uploaded."""
+        self.get(call_id)
+        chunks = self._conn.execute(
+            "SELECT start_sample, pcm16 FROM audio_chunks WHERE call_id = ? ORDER BY seq", (call_id,)
+        ).fetchall()
+        end = max((start + len(blob) // 2 for start, blob in chunks), default=0)
+        out = bytearray(2 * end)
+        for start, blob in chunks:
+            out[2 * start : 2 * start + len(blob)] = blob
+        return bytes(out)
+
+    def pending_uploads(self) -> list[str]:
+        """Ended calls not yet confirmed by the cloud, oldest first."""
+        rows = self._conn.execute("SELECT call_id FROM outbox WHERE state = 'pending' ORDER BY queued_at")
+        return [r[0] for r in rows]
+
+    def mark_synced(self, call_id: str, sha256: str) -> None:
+        self._conn.execute("UPDATE outbox SET state = 'synced', last_error = NULL WHERE call_id = ?", (call_id,))
+        self.log_event(call_id, "synced", {"audio_sha256": sha256})
+
+    def sync_failed(self, call_id: str, error: str) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE call_id = ?", (error, call_id)
+        )
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return list(self.db["outbox"].rows_where(order_by="queued_at"))
+
     def events(self, call_id: str) -> list[dict[str, Any]]:
         rows = self.db["events"].rows_where("call_id = ?", [call_id], order_by="id")
         return [{"kind": r["kind"], "at": r["at"], **json.loads(r["detail"])} for r in rows]

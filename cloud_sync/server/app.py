@@ -1,0 +1,132 @@
+"""The cloud's HTTP API (FastAPI): call ingest for reps, reading for managers, all scoped by tenant.
+
+Auth is a bearer token per user, stored as its sha256; the token says which tenant and which role.
+Another tenant's call answers exactly as a call that does not exist (404), so ids cannot be probed.
+Every error body is ``ApiError`` (a stable code and a message); request bodies over the limits are
+refused before they are read in full.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the dependencies from the annotations at run
+# time, and they name functions local to ``create_app``.
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from cloud_sync.contract import MAX_CHUNK_BYTES, ApiError, CallManifest, UploadState
+from cloud_sync.server.store import CloudStore, NotFound, Principal, Role, StoreConflict
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    max_manifest_bytes: int = 16 << 20
+    """Largest manifest (JSON) accepted: 16 MiB holds a 4-hour call's transcripts many times over."""
+    max_chunk_bytes: int = MAX_CHUNK_BYTES
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(ApiError(error=code, message=message).model_dump(), status_code=status)
+
+
+def create_app(store: CloudStore, settings: ServerSettings | None = None) -> FastAPI:
+    s = settings or ServerSettings()
+    app = FastAPI(title="Ridealong cloud", version="1", description="Call ingest and coaching reports.")
+
+    @app.middleware("http")
+    async def size_limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        limit = s.max_chunk_bytes if request.url.path.endswith("/audio") else s.max_manifest_bytes
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return _error(413, "too_large", f"the body is over {limit} bytes; send audio in chunks of at most that")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:10])
+        return _error(422, "invalid_request", problems)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, dict) else {"error": "error", "message": str(exc.detail)}
+        return JSONResponse(detail, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(StoreConflict)
+    async def conflict(_: Request, exc: StoreConflict) -> JSONResponse:
+        return _error(409, exc.code, str(exc))
+
+    def unauthenticated(message: str) -> HTTPException:
+        body = {"error": "unauthenticated", "message": message}
+        return HTTPException(401, body, headers={"WWW-Authenticate": "Bearer"})
+
+    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+        if authorization is None or not authorization.startswith("Bearer "):
+            raise unauthenticated("send Authorization: Bearer TOKEN")
+        who = store.principal(token_sha256(authorization.removeprefix("Bearer ").strip()), datetime.now(UTC))
+        if who is None:
+            raise unauthenticated("the token is unknown, revoked or expired")
+        return who
+
+    def role(*allowed: Role) -> Callable[[Principal], Principal]:
+        def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+            if who.role not in allowed:
+                raise HTTPException(403, {"error": "forbidden", "message": f"a {who.role.value} token cannot do this"})
+            return who
+
+        return check
+
+    uploader = Depends(role(Role.REP, Role.MANAGER, Role.ADMIN))
+    reader = Depends(role(Role.MANAGER, Role.ADMIN))
+
+    @app.put("/v1/calls/{call_id}", response_model=UploadState, responses={409: {"model": ApiError}})
+    def put_manifest(call_id: str, manifest: CallManifest, response: Response, who: Principal = uploader) -> Any:
+        if manifest.call_id != call_id:
+            return _error(422, "invalid_request", f"the manifest is for call {manifest.call_id}, the URL for {call_id}")
+        state, created = store.put_manifest(who.tenant, manifest)
+        response.status_code = 201 if created else 200
+        return state
+
+    @app.get("/v1/calls/{call_id}/upload", response_model=UploadState)
+    def upload_state(call_id: str, who: Principal = uploader) -> Any:
+        return store.upload_state(who.tenant, call_id)
+
+    @app.put("/v1/calls/{call_id}/audio", response_model=UploadState, responses={409: {"model": ApiError}})
+    async def put_audio(
+        call_id: str,
+        request: Request,
+        offset: Annotated[int, Query(ge=0)],
+        x_chunk_sha256: Annotated[str, Header(pattern=r"^[0-9a-f]{64}$")],
+        who: Principal = uploader,
+    ) -> Any:
+        data = await request.body()
+        if len(data) > s.max_chunk_bytes:
+            return _error(413, "too_large", f"audio chunks are at most {s.max_chunk_bytes} bytes")
+        if hashlib.sha256(data).hexdigest() != x_chunk_sha256:
+            return _error(400, "chunk_checksum", "the chunk's sha256 does not match X-Chunk-SHA256: send it again")
+        return store.put_chunk(who.tenant, call_id, offset, data)
+
+    @app.post("/v1/calls/{call_id}/complete", response_model=UploadState, responses={409: {"model": ApiError}})
+    def complete(call_id: str, who: Principal = uploader) -> Any:
+        return store.complete(who.tenant, call_id)
+
+    @app.get("/v1/calls", response_model=list[UploadState])
+    def list_calls(who: Principal = reader) -> Any:
+        return store.calls(who.tenant)
+
+    @app.get("/v1/calls/{call_id}", response_model=CallManifest)
+    def get_call(call_id: str, who: Principal = reader) -> Any:
+        return store.manifest(who.tenant, call_id)
+
+    return app

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge import cli_calls, cli_models, cli_rubric, cli_watch
+from edge import cli_calls, cli_models, cli_rubric, cli_sync, cli_watch
 from edge.audio_file import AudioFileError
 from edge.call_store import CallStoreError
 from edge.enrollment import EnrollmentError
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_calls.add_parsers(sub)
     cli_watch.add_parser(sub)
     cli_rubric.add_parser(sub)
+    cli_sync.add_parser(sub)
     demo = sub.add_parser("demo", help="the edge pipeline on a real recording, offline (the pyannote sample)")
     demo.add_argument("--wav", type=Path, help="another audio file")
     demo.add_argument("--asr", default="whisper-tiny.en", help="ASR model name (see `ridealong models list`)")
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "models":
             return cli_models.run(args)
+        if args.command == "sync":
+            return cli_sync.run(args)
         if args.command == "rubric":
             return cli_rubric.run(args)
         if args.command == "watch":

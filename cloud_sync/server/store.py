@@ -120,12 +120,17 @@ class SqliteCloudStore:
 
     def create_tenant(self, tenant: str, name: str) -> None:
         with self._lock:
-            self._conn.execute("INSERT INTO tenants VALUES (?, ?, ?)", (tenant, name, _now()))
+            try:
+                self._conn.execute("INSERT INTO tenants VALUES (?, ?, ?)", (tenant, name, _now()))
+            except sqlite3.IntegrityError as exc:
+                raise StoreConflict("tenant_exists", f"tenant {tenant} already exists") from exc
 
     def add_token(
         self, token_id: str, tenant: str, role: Role, secret_sha256: str, expires_at: datetime | None
     ) -> None:
         with self._lock:
+            if self._conn.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone() is None:
+                raise NotFound(f"no tenant {tenant}: create it first (ridealong-cloud tenant create {tenant})")
             self._conn.execute(
                 "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
                 (token_id, tenant, role.value, secret_sha256, _now(), expires_at.isoformat() if expires_at else None),

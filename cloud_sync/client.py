@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from cloud_sync.contract import CallManifest, UploadState
+from rubric_cache.schema import Rubric
 
 
 class SyncError(Exception):
@@ -149,6 +150,25 @@ class SyncClient:
                 response.status_code, body.get("error", "error"), body.get("message", response.text[:200])
             )
         raise SyncGaveUp(f"{method} {url} failed {s.attempts} times; last: {last}")
+
+    def active_rubric(self, tenant: str) -> Rubric | None:
+        """The tenant's active rubric (``rubric_cache.cache.RubricSource``). Offline is ``ConnectionError``
+        (an ``OSError``), so the edge's cache keeps what it has; None when the tenant has none."""
+        try:
+            response = self._http.get("/v1/rubrics/active")
+        except httpx.TransportError as exc:
+            raise ConnectionError(f"cannot reach the cloud: {exc}") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 500:
+            raise ConnectionError(f"the cloud answered {response.status_code}")
+        if response.status_code >= 400:
+            body = _json(response)
+            raise SyncRefused(response.status_code, body.get("error", "error"), body.get("message", ""))
+        rubric = Rubric.model_validate(response.json())
+        if rubric.tenant != tenant:
+            raise SyncRefused(200, "wrong_tenant", f"the token is tenant {rubric.tenant}'s, not {tenant}'s")
+        return rubric
 
     @staticmethod
     def _state(response: httpx.Response) -> UploadState:

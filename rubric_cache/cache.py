@@ -21,7 +21,7 @@ from rubric_cache.store import RubricStore
 class RubricSource(Protocol):
     """Where active rubrics come from (the cloud service). Raises ``OSError`` or ``TimeoutError`` offline."""
 
-    def active(self, tenant: str) -> Rubric | None: ...
+    def active_rubric(self, tenant: str) -> Rubric | None: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class EdgeRubricCache:
         if self._source is None:
             return RefreshResult(tenant, before, False, "no cloud configured")
         try:
-            rubric = self._source.active(tenant)
+            rubric = self._source.active_rubric(tenant)
         except (OSError, TimeoutError) as exc:  # no signal: the cached rubric stands
             return RefreshResult(tenant, before, False, f"{type(exc).__name__}: {exc}")
         if rubric is None:

@@ -17,9 +17,20 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from cloud_sync.contract import MAX_CHUNK_BYTES, ApiError, CallManifest, UploadState
 from cloud_sync.server.store import CloudStore, NotFound, Principal, Role, StoreConflict
+from rubric_cache.errors import RubricError, RubricNotFound, UnchangedRubric, VersionConflict
+from rubric_cache.schema import Rubric, RubricContent
+from rubric_cache.store import RubricStore
+
+
+class NewRubricVersion(BaseModel):
+    content: RubricContent
+    parent_version: int | None
+    """The version this edit started from (None for the tenant's first); a stale one is a 409."""
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,10 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(ApiError(error=code, message=message).model_dump(), status_code=status)
 
 
-def create_app(store: CloudStore, settings: ServerSettings | None = None) -> FastAPI:
+def create_app(
+    store: CloudStore, settings: ServerSettings | None = None, rubrics: RubricStore | None = None
+) -> FastAPI:
+    """``rubrics``: the tenants' rubric versions (the same model the edge caches); None serves none."""
     s = settings or ServerSettings()
     app = FastAPI(title="Ridealong cloud", version="1", description="Call ingest and coaching reports.")
 
@@ -62,6 +76,16 @@ def create_app(store: CloudStore, settings: ServerSettings | None = None) -> Fas
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(RubricNotFound)
+    async def no_rubric(_: Request, exc: RubricNotFound) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(RubricError)
+    async def rubric_conflict(_: Request, exc: RubricError) -> JSONResponse:
+        code = "version_conflict" if isinstance(exc, VersionConflict) else "unchanged" if isinstance(
+            exc, UnchangedRubric) else "invalid_rubric"  # fmt: skip
+        return _error(409, code, str(exc))
 
     @app.exception_handler(StoreConflict)
     async def conflict(_: Request, exc: StoreConflict) -> JSONResponse:
@@ -128,5 +152,32 @@ def create_app(store: CloudStore, settings: ServerSettings | None = None) -> Fas
     @app.get("/v1/calls/{call_id}", response_model=CallManifest)
     def get_call(call_id: str, who: Principal = reader) -> Any:
         return store.manifest(who.tenant, call_id)
+
+    def rubric_store() -> RubricStore:
+        if rubrics is None:
+            raise HTTPException(404, {"error": "not_found", "message": "this server keeps no rubrics"})
+        return rubrics
+
+    member = Depends(role(Role.REP, Role.MANAGER, Role.ADMIN))
+    admin = Depends(role(Role.ADMIN))
+
+    @app.get("/v1/rubrics/active", response_model=Rubric, responses={404: {"model": ApiError}})
+    def active_rubric(who: Principal = member) -> Any:
+        rubric = rubric_store().active(who.tenant)
+        if rubric is None:
+            raise RubricNotFound(who.tenant, None, rubric_store().versions(who.tenant))
+        return rubric
+
+    @app.get("/v1/rubrics/{version}", response_model=Rubric, responses={404: {"model": ApiError}})
+    def get_rubric(version: int, who: Principal = reader) -> Any:
+        return rubric_store().get(who.tenant, version)
+
+    @app.post("/v1/rubrics", response_model=Rubric, status_code=201, responses={409: {"model": ApiError}})
+    def new_rubric_version(body: NewRubricVersion, who: Principal = admin) -> Any:
+        return rubric_store().create(who.tenant, body.content, who.token_id, body.parent_version, body.note)
+
+    @app.post("/v1/rubrics/{version}/activate", response_model=Rubric, responses={404: {"model": ApiError}})
+    def activate_rubric(version: int, who: Principal = admin) -> Any:
+        return rubric_store().activate(who.tenant, version)
 
     return app

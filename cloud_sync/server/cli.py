@@ -47,9 +47,11 @@ def main(argv: list[str] | None = None) -> int:
             import uvicorn
 
             from cloud_sync.server.app import create_app
+            from rubric_cache.store import RubricStore
 
             print(f"serving {args.db} on http://{args.host}:{args.port} (OpenAPI at /docs)", flush=True)
-            uvicorn.run(create_app(store), host=args.host, port=args.port, log_level="info")
+            app = create_app(store, rubrics=RubricStore(args.db))  # rubric versions in the same file
+            uvicorn.run(app, host=args.host, port=args.port, log_level="info")
             return 0
         if args.command == "migrate":
             print(f"{args.db}: schema up to date")

@@ -19,6 +19,7 @@ from cloud_sync.server.tokens import issue_token
 from edge.call_store import CallStore
 from edge.frames import Role as SpeakerRole
 from edge.frames import Utterance
+from rubric_cache.store import RubricStore
 
 
 class LoopbackServer:
@@ -30,6 +31,7 @@ class LoopbackServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.store: SqliteCloudStore | None = None
+        self.rubrics: RubricStore | None = None
 
     @property
     def url(self) -> str:
@@ -37,7 +39,9 @@ class LoopbackServer:
 
     def start(self) -> None:
         self.store = SqliteCloudStore(self.db)
-        config = uvicorn.Config(create_app(self.store), host="127.0.0.1", port=self.port, log_level="warning")
+        self.rubrics = RubricStore(self.db)
+        app = create_app(self.store, rubrics=self.rubrics)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = server = uvicorn.Server(config)
         self._thread = threading.Thread(target=server.run, daemon=True)
         self._thread.start()
@@ -52,6 +56,8 @@ class LoopbackServer:
         self._server.should_exit = True
         self._thread.join(10)
         self.store.close()
+        if self.rubrics is not None:
+            self.rubrics.close()
 
 
 @dataclass
@@ -77,7 +83,7 @@ def cloud(tmp_path: Path) -> Iterator[Cloud]:
     c = Cloud(server)
     for tenant in ("a", "b"):
         c.store.create_tenant(tenant, f"Tenant {tenant.upper()}")
-        for role in (Role.REP, Role.MANAGER):
+        for role in (Role.REP, Role.MANAGER, Role.ADMIN):
             c.tokens[f"{tenant}-{role.value}"] = issue_token(c.store, tenant, role)[1]
     try:
         yield c

@@ -23,7 +23,7 @@ class CloudStandIn:
         self.store = RubricStore(path)
         self.offline = False
 
-    def active(self, tenant: str) -> Rubric | None:
+    def active_rubric(self, tenant: str) -> Rubric | None:
         if self.offline:
             raise OSError("no route to host")
         return self.store.active(tenant)

@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cloud_sync.contract import MAX_CHUNK_BYTES, ApiError, CallManifest, UploadState
 from cloud_sync.server.store import CloudStore, NotFound, Principal, Role, StoreConflict
@@ -68,9 +69,10 @@ def create_app(
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:10])
         return _error(422, "invalid_request", problems)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, dict) else {"error": "error", "message": str(exc.detail)}
+    @app.exception_handler(StarletteHTTPException)  # ours, and the router's own 404 and 405
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        detail = exc.detail if isinstance(exc.detail, dict) else {"error": code, "message": str(exc.detail)}
         return JSONResponse(detail, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(NotFound)

@@ -19,6 +19,7 @@ from cloud_sync.server.tokens import issue_token
 from edge.call_store import CallStore
 from edge.sync import call_upload, sync_pending
 from tests.cloud_sync.conftest import Cloud, recorded_call
+from tests.cloud_sync.cutting_proxy import CuttingProxy
 
 SMALL = SyncSettings(chunk_bytes=64 * 1024, attempts=12, backoff_initial_s=0.01, backoff_max_s=0.05)
 
@@ -97,6 +98,45 @@ def test_dropped_connections_at_random_points_still_deliver_every_call_once(
     assert sorted(c.call_id for c in cloud.store.calls("a")) == sorted(calls)
     for call_id in calls:
         assert cloud.store.audio("a", call_id) == edge.audio_pcm16(call_id)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_a_proxy_cutting_connections_mid_request_and_mid_reply_loses_and_doubles_nothing(
+    cloud: Cloud, tmp_path: Path, seed: int, clients: list[SyncClient]
+) -> None:
+    edge = CallStore(tmp_path / "edge.db")
+    calls = [recorded_call(edge, seconds=12.0, seed=seed * 10 + i) for i in range(3)]
+    proxy = CuttingProxy(cloud.server.port, seed=seed)
+    try:
+        client = SyncClient(proxy.url, cloud.tokens["a-rep"], SMALL, sleep=lambda _: None)
+        clients.append(client)
+        outcome = sync_pending(edge, client)
+    finally:
+        proxy.close()
+    assert sorted(outcome.synced) == sorted(calls), outcome.failed
+    assert proxy.counts.requests > 0 and proxy.counts.replies > 0, proxy.counts
+    assert sorted(c.call_id for c in cloud.store.calls("a")) == sorted(calls)
+    for call_id in calls:
+        assert cloud.store.audio("a", call_id) == edge.audio_pcm16(call_id)
+
+
+def test_a_skewed_edge_clock_changes_nothing(cloud: Cloud, tmp_path: Path, clients: list[SyncClient]) -> None:
+    """The edge's clock is days off (a phone that lost its time): timestamps travel as data, the server
+    judges tokens by its own clock, and the call arrives as it was."""
+    edge = CallStore(tmp_path / "edge.db")
+    manifests = []
+    for skew in (timedelta(days=3), -timedelta(days=400)):
+        manifest, audio = call_upload(edge, recorded_call(edge, seed=int(skew.days) % 97))
+        skewed = manifest.model_copy(
+            update={
+                "started_at": manifest.started_at + skew,
+                "ended_at": (manifest.ended_at or manifest.started_at) + skew,
+            }
+        )
+        _client(cloud, clients).upload(skewed, audio)
+        manifests.append(skewed)
+    for m in manifests:
+        assert cloud.store.manifest("a", m.call_id) == m and cloud.store.upload_state("a", m.call_id).complete
 
 
 def test_the_server_killed_mid_upload_then_restarted_resumes_where_it_stopped(

@@ -114,7 +114,11 @@ class SyncClient:
                 },
                 tolerate={409},
             )
-            if response.status_code == 409:  # the server has a different picture of the offset: ask it
+            if response.status_code == 409:
+                body = _json(response)
+                if body.get("error") != "wrong_offset":  # the bytes themselves conflict: retrying cannot help
+                    raise SyncRefused(409, body.get("error", "conflict"), body.get("message", ""))
+                # The server has a different picture of the offset (a reply was lost): ask it.
                 offset = self._state(self._request("GET", f"{call}/upload")).received_bytes
                 continue
             offset = self._state(response).received_bytes

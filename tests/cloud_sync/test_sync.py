@@ -231,3 +231,20 @@ def test_bad_tokens_bodies_and_chunks_are_clear_4xx(cloud: Cloud, tmp_path: Path
         r = http.put(f"/v1/calls/{manifest.call_id}", json=other)
         assert r.status_code == 409 and r.json()["error"] == "manifest_differs"
         assert http.get("/openapi.json").status_code == 200
+
+
+def test_audio_that_conflicts_with_what_the_server_holds_is_refused_not_retried_forever(
+    cloud: Cloud, tmp_path: Path, clients: list[SyncClient]
+) -> None:
+    """The same call id, the same manifest, other bytes (a corrupted local store): a clear refusal."""
+    edge = CallStore(tmp_path / "edge.db")
+    manifest, audio = call_upload(edge, recorded_call(edge))
+    first = SMALL.chunk_bytes
+    with httpx.Client(base_url=cloud.url, headers={"Authorization": f"Bearer {cloud.tokens['a-rep']}"}) as http:
+        assert http.put(f"/v1/calls/{manifest.call_id}", json=manifest.model_dump(mode="json")).status_code == 201
+        wrong = bytes(b ^ 0xFF for b in audio[:first])
+        r = http.put(f"/v1/calls/{manifest.call_id}/audio", params={"offset": 0}, content=wrong,
+                     headers={"X-Chunk-SHA256": hashlib.sha256(wrong).hexdigest()})  # fmt: skip
+        assert r.status_code == 200
+    with pytest.raises(SyncRefused, match="409 checksum_mismatch"):  # it resumes after them, then the check fails
+        _client(cloud, clients).upload(manifest, audio)

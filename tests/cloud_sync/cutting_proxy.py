@@ -85,8 +85,11 @@ class CuttingProxy:
         try:
             while True:
                 data = src.recv(65536)
-                if not data:
-                    dst.shutdown(socket.SHUT_WR)
+                if not data:  # one side hung up: the connection is over, close both ends
+                    for s in pair:
+                        with contextlib.suppress(OSError):
+                            s.shutdown(socket.SHUT_RDWR)
+                        s.close()
                     return
                 if sent + len(data) >= cut_at:
                     dst.sendall(data[: cut_at - sent])

@@ -67,39 +67,42 @@ class CloudStore(Protocol):
     def calls(self, tenant: str) -> list[UploadState]: ...
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tokens (
-    id TEXT PRIMARY KEY,
-    tenant TEXT NOT NULL REFERENCES tenants(id),
-    role TEXT NOT NULL,
-    secret_sha256 TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    expires_at TEXT,
-    revoked_at TEXT
-);
-CREATE TABLE IF NOT EXISTS calls (
-    tenant TEXT NOT NULL REFERENCES tenants(id),
-    call_id TEXT NOT NULL,
-    manifest TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    total_bytes INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    received_bytes INTEGER NOT NULL DEFAULT 0,
-    complete INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    completed_at TEXT,
-    PRIMARY KEY (tenant, call_id)
-);
-CREATE TABLE IF NOT EXISTS audio_chunks (
-    tenant TEXT NOT NULL,
-    call_id TEXT NOT NULL,
-    byte_offset INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY (tenant, call_id, byte_offset),
-    FOREIGN KEY (tenant, call_id) REFERENCES calls (tenant, call_id)
-);
-"""
+_SQLITE_MIGRATIONS = (
+    """
+    CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL REFERENCES tenants(id),
+        role TEXT NOT NULL,
+        secret_sha256 TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT
+    );
+    CREATE TABLE calls (
+        tenant TEXT NOT NULL REFERENCES tenants(id),
+        call_id TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        total_bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        received_bytes INTEGER NOT NULL DEFAULT 0,
+        complete INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        completed_at TEXT,
+        PRIMARY KEY (tenant, call_id)
+    );
+    CREATE TABLE audio_chunks (
+        tenant TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        byte_offset INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (tenant, call_id, byte_offset),
+        FOREIGN KEY (tenant, call_id) REFERENCES calls (tenant, call_id)
+    );
+    """,
+)
+"""Numbered migrations; ``PRAGMA user_version`` records which ran."""
 
 
 def _now() -> str:
@@ -300,8 +303,16 @@ class SqliteCloudStore(SqlCloudStore):
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
-        conn.executescript(_SCHEMA)
+        self.migrate(conn)
         super().__init__(conn, sqlite3.IntegrityError)
+
+    @staticmethod
+    def migrate(conn: sqlite3.Connection) -> int:
+        """Run the migrations not yet run, each in its own transaction."""
+        done = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(_SQLITE_MIGRATIONS[done:], start=done + 1):
+            conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        return len(_SQLITE_MIGRATIONS)
 
     @contextmanager
     def _write(self) -> Iterator[None]:
@@ -310,7 +321,7 @@ class SqliteCloudStore(SqlCloudStore):
             yield
 
 
-_PG_SCHEMA = (
+_PG_MIGRATIONS = (
     """
     CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
     CREATE TABLE tokens (
@@ -368,10 +379,10 @@ class PostgresCloudStore(SqlCloudStore):
             conn.execute("SELECT pg_advisory_xact_lock(72310)")
             conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, at TEXT NOT NULL)")
             done = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
-            for number, script in enumerate(_PG_SCHEMA[done:], start=done + 1):
+            for number, script in enumerate(_PG_MIGRATIONS[done:], start=done + 1):
                 conn.execute(script)
                 conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (number, _now()))
-        return len(_PG_SCHEMA)
+        return len(_PG_MIGRATIONS)
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")

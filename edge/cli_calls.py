@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from haptics.link import WatchLink
 
 ROLE_STYLE = {Role.REP: "cyan", Role.CUSTOMER: "yellow", Role.OTHER: "magenta", Role.UNKNOWN: "white"}
+PULL_TIMEOUT_S = 3.0
+"""How long a call's start waits for the cloud's rubric before it goes with the cached one (seconds)."""
 LOW_CONFIDENCE = 0.6
 """Below this speaker confidence a line is dimmed: the live coach ignores such utterances too."""
 
@@ -178,6 +180,18 @@ def _pin_rubric(tenant: str, trade: str | None, console: Console) -> Any:
 
     rubrics = RubricStore(default_rubric_db())
     try:
+        url, token = os.environ.get("RIDEALONG_CLOUD_URL"), os.environ.get("RIDEALONG_CLOUD_TOKEN")
+        if url and token:  # with signal, the tenant's newest active rubric first; without, the cached one
+            from cloud_sync.client import SyncClient, SyncError, SyncSettings
+
+            try:
+                with SyncClient(url, token, SyncSettings(timeout_s=PULL_TIMEOUT_S)) as client:
+                    pulled = EdgeRubricCache(rubrics, client).refresh(tenant)
+                why = pulled.offline
+            except SyncError as exc:  # a refused token must not cost the rep their coaching
+                why = str(exc)
+            if why:
+                console.print(f"[dim]rubric: could not ask the cloud ({_escape(why)}); using the cached one[/]")
         pinned = EdgeRubricCache(rubrics).pin(tenant, trade)
     finally:
         rubrics.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from cloud_sync.client import SyncClient
 from rubric_cache.cache import EdgeRubricCache
@@ -55,3 +56,30 @@ def test_a_tenant_without_a_rubric_pulls_nothing(cloud: Cloud, tmp_path: Path) -
         assert result.version is None and not result.changed and result.offline is None
         pinned = edge.pin("b", "solar")
         assert pinned is not None and pinned.ref.startswith("starter:solar@")
+
+
+def test_a_call_start_pulls_the_tenant_rubric_and_a_refused_token_still_coaches(
+    cloud: Cloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ridealong replay/live`` pin the rubric at the call's start: with a cloud configured they pull the
+    tenant's active version first; a refused token says so and the call goes on with the cache."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from edge.cli_calls import _pin_rubric
+
+    with httpx.Client(base_url=cloud.url, headers=_auth(cloud, "a-admin")) as http:
+        new = {"content": starter_rubric("roofing").model_dump(mode="json"), "parent_version": None}
+        assert http.post("/v1/rubrics", json=new).status_code == 201
+        assert http.post("/v1/rubrics/1/activate").status_code == 200
+    monkeypatch.setenv("RIDEALONG_DATA", str(tmp_path))
+    monkeypatch.setenv("RIDEALONG_CLOUD_URL", cloud.url)
+    monkeypatch.setenv("RIDEALONG_CLOUD_TOKEN", cloud.tokens["a-rep"])
+    out = StringIO()
+    pinned = _pin_rubric("a", "hvac", Console(file=out))
+    assert pinned is not None and pinned.ref == "a@1" and pinned.content == starter_rubric("roofing")
+    monkeypatch.setenv("RIDEALONG_CLOUD_TOKEN", "rl_0_revoked")
+    again = _pin_rubric("a", "hvac", Console(file=out, width=300))
+    assert again is not None and again.ref == "a@1", "the cached version, not the trade's starter"
+    assert "could not ask the cloud" in out.getvalue() and "401" in out.getvalue()

@@ -28,10 +28,15 @@ LOW_CONFIDENCE = 0.6
 """Below this speaker confidence a line is dimmed: the live coach ignores such utterances too."""
 
 
-def default_db() -> Path:
+def data_dir() -> Path:
+    """Where the agent keeps its data (calls, rubrics, the paired watch): ``$RIDEALONG_DATA`` or
+    ``~/.local/share/ridealong``."""
     env = os.environ.get("RIDEALONG_DATA")
-    base = Path(env) if env else Path.home() / ".local" / "share" / "ridealong"
-    return base / "calls.db"
+    return Path(env) if env else Path.home() / ".local" / "share" / "ridealong"
+
+
+def default_db() -> Path:
+    return data_dir() / "calls.db"
 
 
 def add_parsers(sub: Any) -> None:

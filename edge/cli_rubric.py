@@ -14,13 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from edge.cli_calls import data_dir
 from rubric_cache.starter import TRADES
 
 
 def default_rubric_db() -> Path:
-    env = os.environ.get("RIDEALONG_DATA")
-    base = Path(env) if env else Path.home() / ".local" / "share" / "ridealong"
-    return base / "rubrics.db"
+    return data_dir() / "rubrics.db"
 
 
 METHODS = ("auto", "headed", "local-llm", "claude")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from edge.cli_calls import data_dir
 from haptics.errors import WatchError
 from haptics.paired import PairedWatch, PairedWatchFile
 from haptics.patterns import VOCABULARY, pattern
@@ -16,10 +16,8 @@ from haptics.profiles import Profile
 
 
 def default_watch_file() -> Path:
-    """Beside the call store: ``$RIDEALONG_DATA/watch.json`` (default ``~/.local/share/ridealong``)."""
-    env = os.environ.get("RIDEALONG_DATA")
-    base = Path(env) if env else Path.home() / ".local" / "share" / "ridealong"
-    return base / "watch.json"
+    """Beside the call store (``data_dir``)."""
+    return data_dir() / "watch.json"
 
 
 def add_parser(sub: Any) -> None:

@@ -67,7 +67,7 @@ class CloudStore(Protocol):
     def calls(self, tenant: str) -> list[UploadState]: ...
 
 
-_SQLITE_MIGRATIONS = (
+_MIGRATIONS = (
     """
     CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
     CREATE TABLE tokens (
@@ -84,9 +84,9 @@ _SQLITE_MIGRATIONS = (
         call_id TEXT NOT NULL,
         manifest TEXT NOT NULL,
         fingerprint TEXT NOT NULL,
-        total_bytes INTEGER NOT NULL,
+        total_bytes {bigint} NOT NULL,
         sha256 TEXT NOT NULL,
-        received_bytes INTEGER NOT NULL DEFAULT 0,
+        received_bytes {bigint} NOT NULL DEFAULT 0,
         complete INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
         completed_at TEXT,
@@ -95,14 +95,17 @@ _SQLITE_MIGRATIONS = (
     CREATE TABLE audio_chunks (
         tenant TEXT NOT NULL,
         call_id TEXT NOT NULL,
-        byte_offset INTEGER NOT NULL,
-        data BLOB NOT NULL,
+        byte_offset {bigint} NOT NULL,
+        data {blob} NOT NULL,
         PRIMARY KEY (tenant, call_id, byte_offset),
         FOREIGN KEY (tenant, call_id) REFERENCES calls (tenant, call_id)
     );
     """,
 )
-"""Numbered migrations; ``PRAGMA user_version`` records which ran."""
+"""Numbered migrations, one text for both databases: only the byte and large-integer types differ.
+SQLite records which ran in ``PRAGMA user_version``, Postgres in ``schema_migrations``."""
+_SQLITE_MIGRATIONS = tuple(m.format(blob="BLOB", bigint="INTEGER") for m in _MIGRATIONS)
+_PG_MIGRATIONS = tuple(m.format(blob="BYTEA", bigint="BIGINT") for m in _MIGRATIONS)
 
 
 def _now() -> str:
@@ -319,44 +322,6 @@ class SqliteCloudStore(SqlCloudStore):
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")  # the write lock now, not at the first write
             yield
-
-
-_PG_MIGRATIONS = (
-    """
-    CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
-    CREATE TABLE tokens (
-        id TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL REFERENCES tenants(id),
-        role TEXT NOT NULL,
-        secret_sha256 TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL,
-        expires_at TEXT,
-        revoked_at TEXT
-    );
-    CREATE TABLE calls (
-        tenant TEXT NOT NULL REFERENCES tenants(id),
-        call_id TEXT NOT NULL,
-        manifest TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        total_bytes BIGINT NOT NULL,
-        sha256 TEXT NOT NULL,
-        received_bytes BIGINT NOT NULL DEFAULT 0,
-        complete INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL,
-        completed_at TEXT,
-        PRIMARY KEY (tenant, call_id)
-    );
-    CREATE TABLE audio_chunks (
-        tenant TEXT NOT NULL,
-        call_id TEXT NOT NULL,
-        byte_offset BIGINT NOT NULL,
-        data BYTEA NOT NULL,
-        PRIMARY KEY (tenant, call_id, byte_offset),
-        FOREIGN KEY (tenant, call_id) REFERENCES calls (tenant, call_id)
-    );
-    """,
-)
-"""Numbered migrations; ``schema_migrations`` records which ran."""
 
 
 class PostgresCloudStore(SqlCloudStore):

@@ -20,6 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 CONTRACT_VERSION: Literal[1] = 1
 AUDIO_FORMAT: Literal["pcm_s16le_mono"] = "pcm_s16le_mono"
+CALL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$"
+NO_NUL = r"^[^\x00]*$"
+"""Text fields refuse NUL characters: PostgreSQL text cannot hold them, and no transcript has them."""
 MAX_CHUNK_BYTES = 1 << 20
 """Largest audio chunk a server takes in one request (1 MiB ≈ 33 s of 16 kHz audio)."""
 
@@ -29,24 +32,24 @@ class _Wire(BaseModel):
 
 
 class WireUtterance(_Wire):
-    id: str = Field(min_length=1, max_length=64)
-    speaker_id: str = Field(max_length=64)
+    id: str = Field(pattern=NO_NUL, min_length=1, max_length=64)
+    speaker_id: str = Field(pattern=NO_NUL, max_length=64)
     role: Literal["rep", "customer", "other", "unknown"]
     start_ts: float = Field(ge=0)
     end_ts: float = Field(ge=0)
-    text: str = Field(max_length=20_000)
+    text: str = Field(pattern=NO_NUL, max_length=20_000)
     asr_confidence: float = Field(ge=0, le=1)
     speaker_confidence: float = Field(ge=0, le=1)
 
 
 class WireNudge(_Wire):
-    type: str = Field(max_length=64)
+    type: str = Field(pattern=NO_NUL, max_length=64)
     at_s: float = Field(ge=0)
     confidence: float = Field(ge=0, le=1)
     utterance_ids: tuple[str, ...]
-    pattern: str = Field(max_length=64)
-    reason: str = Field(max_length=2_000)
-    delivery: str | None = Field(default=None, max_length=32)
+    pattern: str = Field(pattern=NO_NUL, max_length=64)
+    reason: str = Field(pattern=NO_NUL, max_length=2_000)
+    delivery: str | None = Field(pattern=NO_NUL, default=None, max_length=32)
     """What became of it on the wrist: delivered, expired, failed (None: no watch link)."""
 
 
@@ -59,13 +62,13 @@ class AudioManifest(_Wire):
 
 class CallManifest(_Wire):
     contract_version: Literal[1] = CONTRACT_VERSION
-    call_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$")
-    rep_id: str | None = Field(default=None, max_length=64)
-    source: str = Field(max_length=500)
+    call_id: str = Field(pattern=CALL_ID_PATTERN)
+    rep_id: str | None = Field(pattern=NO_NUL, default=None, max_length=64)
+    source: str = Field(pattern=NO_NUL, max_length=500)
     started_at: datetime
     ended_at: datetime | None
     end_s: float = Field(ge=0)
-    rubric_ref: str | None = Field(default=None, max_length=120)
+    rubric_ref: str | None = Field(pattern=NO_NUL, default=None, max_length=120)
     utterances: tuple[WireUtterance, ...] = Field(max_length=20_000)
     """The online pass, as the rep's device heard the call live."""
     second_pass: tuple[WireUtterance, ...] = Field(default=(), max_length=20_000)
@@ -110,3 +113,34 @@ class Claim(_Wire):
     text: str
     rubric_step: str | None = None
     citations: tuple[Citation, ...] = Field(min_length=1)
+
+
+class NewComment(_Wire):
+    """A manager's comment on one utterance of a call."""
+
+    utterance_id: str = Field(pattern=NO_NUL, min_length=1, max_length=64)
+    body: str = Field(pattern=NO_NUL, min_length=1, max_length=5_000)
+
+
+class Comment(_Wire):
+    id: int
+    call_id: str
+    utterance_id: str
+    author: str
+    """Who wrote it: the token's subject (a person), else the token's id."""
+    body: str
+    created_at: datetime
+
+
+class SearchHit(_Wire):
+    """One utterance close in meaning to a search query, with where to play it."""
+
+    call_id: str
+    utterance_id: str
+    speaker_id: str
+    role: str
+    start_ts: float
+    end_ts: float
+    text: str
+    score: float
+    """Cosine similarity to the query, in [-1, 1]; higher is closer."""

@@ -67,29 +67,8 @@ class RubricStore:
         (None for a tenant's first): it must be the latest, or ``VersionConflict``."""
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")  # two writers: the second sees the first's version
-            latest = self._latest(tenant)
-            if parent_version != (latest.version if latest else None):
-                raise VersionConflict(tenant, parent_version, latest.version if latest else None)
-            if latest is not None and latest.content.fingerprint() == content.fingerprint():
-                raise UnchangedRubric(tenant, latest.version)
-            rubric = Rubric(
-                tenant=tenant,
-                version=(latest.version + 1) if latest else 1,
-                parent_version=parent_version,
-                author=author,
-                created_at=datetime.now(UTC),
-                source_sha256=source_sha256,
-                note=note,
-                content=content,
-            )
-            self._conn.execute(
-                "INSERT INTO rubric_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    rubric.tenant, rubric.version, rubric.parent_version, rubric.author,
-                    rubric.created_at.isoformat(), rubric.source_sha256, rubric.note, content.fingerprint(),
-                    content.model_dump_json(),
-                ),
-            )  # fmt: skip
+            rubric = next_version(self._latest(tenant), tenant, content, author, parent_version, note, source_sha256)
+            self._conn.execute("INSERT INTO rubric_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rubric_row(rubric))
         return rubric
 
     def get(self, tenant: str, version: int) -> Rubric:
@@ -98,7 +77,7 @@ class RubricStore:
         ).fetchone()
         if row is None:
             raise RubricNotFound(tenant, version, self.versions(tenant))
-        return _rubric(row)
+        return rubric_from_row(row)
 
     def versions(self, tenant: str) -> list[int]:
         rows = self._conn.execute("SELECT version FROM rubric_versions WHERE tenant = ? ORDER BY version", (tenant,))
@@ -106,7 +85,7 @@ class RubricStore:
 
     def history(self, tenant: str) -> list[Rubric]:
         rows = self._conn.execute("SELECT * FROM rubric_versions WHERE tenant = ? ORDER BY version", (tenant,))
-        return [_rubric(r) for r in rows]
+        return [rubric_from_row(r) for r in rows]
 
     def tenants(self) -> list[str]:
         return [r[0] for r in self._conn.execute("SELECT DISTINCT tenant FROM rubric_versions ORDER BY tenant")]
@@ -138,23 +117,52 @@ class RubricStore:
                 if row[0] != rubric.content.fingerprint():
                     raise VersionConflict(rubric.tenant, rubric.version, rubric.version, differs=True)
                 return
-            self._conn.execute(
-                "INSERT INTO rubric_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    rubric.tenant, rubric.version, rubric.parent_version, rubric.author,
-                    rubric.created_at.isoformat(), rubric.source_sha256, rubric.note,
-                    rubric.content.fingerprint(), rubric.content.model_dump_json(),
-                ),
-            )  # fmt: skip
+            self._conn.execute("INSERT INTO rubric_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rubric_row(rubric))
 
     def _latest(self, tenant: str) -> Rubric | None:
         row = self._conn.execute(
             "SELECT * FROM rubric_versions WHERE tenant = ? ORDER BY version DESC LIMIT 1", (tenant,)
         ).fetchone()
-        return _rubric(row) if row else None
+        return rubric_from_row(row) if row else None
 
 
-def _rubric(row: tuple[object, ...]) -> Rubric:
+def next_version(
+    latest: Rubric | None,
+    tenant: str,
+    content: RubricContent,
+    author: str,
+    parent_version: int | None,
+    note: str,
+    source_sha256: str | None,
+) -> Rubric:
+    """The version after ``latest``, by the rules every rubric history keeps (the edge's and the cloud's):
+    an edit must start from the latest version (``VersionConflict``) and must change something
+    (``UnchangedRubric``)."""
+    if parent_version != (latest.version if latest else None):
+        raise VersionConflict(tenant, parent_version, latest.version if latest else None)
+    if latest is not None and latest.content.fingerprint() == content.fingerprint():
+        raise UnchangedRubric(tenant, latest.version)
+    return Rubric(
+        tenant=tenant,
+        version=(latest.version + 1) if latest else 1,
+        parent_version=parent_version,
+        author=author,
+        created_at=datetime.now(UTC),
+        source_sha256=source_sha256,
+        note=note,
+        content=content,
+    )
+
+
+def rubric_row(rubric: Rubric) -> tuple[object, ...]:
+    """A version as a ``rubric_versions`` row (the same columns in the edge's and the cloud's stores)."""
+    return (
+        rubric.tenant, rubric.version, rubric.parent_version, rubric.author, rubric.created_at.isoformat(),
+        rubric.source_sha256, rubric.note, rubric.content.fingerprint(), rubric.content.model_dump_json(),
+    )  # fmt: skip
+
+
+def rubric_from_row(row: tuple[object, ...]) -> Rubric:
     tenant, version, parent, author, created_at, source, note, _fingerprint, content = row
     return Rubric(
         tenant=str(tenant),

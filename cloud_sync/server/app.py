@@ -12,27 +12,38 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cloud_sync.contract import MAX_CHUNK_BYTES, ApiError, CallManifest, UploadState
+from cloud_sync.contract import (
+    CALL_ID_PATTERN,
+    MAX_CHUNK_BYTES,
+    NO_NUL,
+    ApiError,
+    CallManifest,
+    Comment,
+    NewComment,
+    SearchHit,
+    UploadState,
+)
+from cloud_sync.server.jobs import JobInfo, JobKind, JobQueue, JobStatus
 from cloud_sync.server.store import CloudStore, NotFound, Principal, Role, StoreConflict
+from cloud_sync.server.tasks import TextEmbedder
 from rubric_cache.errors import RubricError, RubricNotFound, UnchangedRubric, VersionConflict
 from rubric_cache.schema import Rubric, RubricContent
-from rubric_cache.store import RubricStore
 
 
 class NewRubricVersion(BaseModel):
     content: RubricContent
     parent_version: int | None
     """The version this edit started from (None for the tenant's first); a stale one is a 409."""
-    note: str = ""
+    note: str = Field(default="", pattern=NO_NUL, max_length=2_000)
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,9 @@ class ServerSettings:
     max_manifest_bytes: int = 16 << 20
     """Largest manifest (JSON) accepted: 16 MiB holds a 4-hour call's transcripts many times over."""
     max_chunk_bytes: int = MAX_CHUNK_BYTES
+
+
+CallId = Annotated[str, Path(pattern=CALL_ID_PATTERN, description="the call's id, as its manifest gives it")]
 
 
 def token_sha256(token: str) -> str:
@@ -51,9 +65,14 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 
 def create_app(
-    store: CloudStore, settings: ServerSettings | None = None, rubrics: RubricStore | None = None
+    store: CloudStore,
+    settings: ServerSettings | None = None,
+    *,
+    jobs: JobQueue | None = None,
+    embedder: TextEmbedder | None = None,
 ) -> FastAPI:
-    """``rubrics``: the tenants' rubric versions (the same model the edge caches); None serves none."""
+    """``jobs``: where a complete call's follow-up work is queued (None: nothing is queued, for a server
+    that only takes uploads). ``embedder``: embeds search queries (None: search answers 503)."""
     s = settings or ServerSettings()
     app = FastAPI(title="Ridealong cloud", version="1", description="Call ingest and coaching reports.")
 
@@ -116,22 +135,37 @@ def create_app(
 
     uploader = Depends(role(Role.REP, Role.MANAGER, Role.ADMIN))
     reader = Depends(role(Role.MANAGER, Role.ADMIN))
+    admin = Depends(role(Role.ADMIN))
+
+    def own_call(who: Principal, call_id: str) -> None:
+        """A rep reaches only their own calls; another rep's answers as a call that does not exist."""
+        if who.role == Role.REP and store.call_rep(who.tenant, call_id) != who.subject:
+            raise NotFound(f"no call {call_id}")
 
     @app.put("/v1/calls/{call_id}", response_model=UploadState, responses={409: {"model": ApiError}})
-    def put_manifest(call_id: str, manifest: CallManifest, response: Response, who: Principal = uploader) -> Any:
+    def put_manifest(call_id: CallId, manifest: CallManifest, response: Response, who: Principal = uploader) -> Any:
         if manifest.call_id != call_id:
             return _error(422, "invalid_request", f"the manifest is for call {manifest.call_id}, the URL for {call_id}")
+        if who.role == Role.REP and (who.subject is None or manifest.rep_id != who.subject):
+            mine = f"the calls of rep {who.subject}" if who.subject else "no rep's calls (issue one with --subject)"
+            message = f"this token uploads {mine}; the call says rep {manifest.rep_id}: start calls with --rep"
+            return _error(403, "forbidden", message)
         state, created = store.put_manifest(who.tenant, manifest)
         response.status_code = 201 if created else 200
         return state
 
     @app.get("/v1/calls/{call_id}/upload", response_model=UploadState)
-    def upload_state(call_id: str, who: Principal = uploader) -> Any:
+    def upload_state(call_id: CallId, who: Principal = uploader) -> Any:
+        own_call(who, call_id)
         return store.upload_state(who.tenant, call_id)
+
+    @app.delete("/v1/calls/{call_id}/upload", status_code=204, responses={409: {"model": ApiError}})
+    def discard_upload(call_id: CallId, who: Principal = admin) -> None:
+        store.discard_upload(who.tenant, call_id)
 
     @app.put("/v1/calls/{call_id}/audio", response_model=UploadState, responses={409: {"model": ApiError}})
     async def put_audio(
-        call_id: str,
+        call_id: CallId,
         request: Request,
         offset: Annotated[int, Query(ge=0)],
         x_chunk_sha256: Annotated[str, Header(pattern=r"^[0-9a-f]{64}$")],
@@ -142,46 +176,79 @@ def create_app(
             return _error(413, "too_large", f"audio chunks are at most {s.max_chunk_bytes} bytes")
         if hashlib.sha256(data).hexdigest() != x_chunk_sha256:
             return _error(400, "chunk_checksum", "the chunk's sha256 does not match X-Chunk-SHA256: send it again")
-        # The store is synchronous (SQLite); off the event loop, so one slow write does not stall every client.
+        # The store is synchronous; off the event loop, so one slow write does not stall every client.
+        await run_in_threadpool(own_call, who, call_id)
         return await run_in_threadpool(store.put_chunk, who.tenant, call_id, offset, data)
 
     @app.post("/v1/calls/{call_id}/complete", response_model=UploadState, responses={409: {"model": ApiError}})
-    def complete(call_id: str, who: Principal = uploader) -> Any:
-        return store.complete(who.tenant, call_id)
+    def complete(call_id: CallId, who: Principal = uploader) -> Any:
+        own_call(who, call_id)
+        state = store.complete(who.tenant, call_id)
+        # Queued on every confirmation, not only the first: a server killed between completing the call and
+        # queueing its job gets it queued when the device asks again. The queue keeps one waiting job per call.
+        if jobs is not None:
+            jobs.enqueue(JobKind.INDEX_CALL, who.tenant, call_id)
+        return state
 
     @app.get("/v1/calls", response_model=list[UploadState])
     def list_calls(who: Principal = reader) -> Any:
         return store.calls(who.tenant)
 
     @app.get("/v1/calls/{call_id}", response_model=CallManifest)
-    def get_call(call_id: str, who: Principal = reader) -> Any:
+    def get_call(call_id: CallId, who: Principal = reader) -> Any:
         return store.manifest(who.tenant, call_id)
 
-    def rubric_store() -> RubricStore:
-        if rubrics is None:
-            raise HTTPException(404, {"error": "not_found", "message": "this server keeps no rubrics"})
-        return rubrics
+    @app.post("/v1/calls/{call_id}/comments", response_model=Comment, status_code=201)
+    def add_comment(call_id: CallId, body: NewComment, who: Principal = reader) -> Any:
+        return store.add_comment(who.tenant, call_id, body.utterance_id, who.name, body.body)
+
+    @app.get("/v1/calls/{call_id}/comments", response_model=list[Comment])
+    def list_comments(call_id: CallId, who: Principal = reader) -> Any:
+        return store.comments(who.tenant, call_id)
+
+    @app.get("/v1/search", response_model=list[SearchHit], responses={503: {"model": ApiError}})
+    def search(
+        q: Annotated[str, Query(min_length=1, max_length=500, description="what was said, in your words")],
+        role_: Annotated[
+            Literal["rep", "customer", "other", "unknown"] | None, Query(alias="role", description="who said it")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        who: Principal = reader,
+    ) -> Any:
+        """Utterances across the tenant's calls closest in meaning to ``q``, best first."""
+        if embedder is None:
+            return _error(503, "search_unavailable", "this server has no text embedder: run `ridealong models fetch`")
+        return store.search(who.tenant, embedder.embed([q])[0], role_, limit)
+
+    @app.get("/v1/jobs", response_model=list[JobInfo])
+    def list_jobs(status: JobStatus | None = None, who: Principal = admin) -> Any:
+        return [] if jobs is None else jobs.jobs(who.tenant, status)
+
+    @app.post("/v1/jobs/{job_id}/retry", response_model=JobInfo, responses={409: {"model": ApiError}})
+    def retry_job(job_id: int, who: Principal = admin) -> Any:
+        if jobs is None:
+            raise NotFound(f"no job {job_id}")
+        return jobs.retry(who.tenant, job_id)
 
     member = uploader  # every role of the tenant
-    admin = Depends(role(Role.ADMIN))
 
     @app.get("/v1/rubrics/active", response_model=Rubric, responses={404: {"model": ApiError}})
     def active_rubric(who: Principal = member) -> Any:
-        rubric = rubric_store().active(who.tenant)
+        rubric = store.rubrics.active(who.tenant)
         if rubric is None:
-            raise RubricNotFound(who.tenant, None, rubric_store().versions(who.tenant))
+            raise RubricNotFound(who.tenant, None, store.rubrics.versions(who.tenant))
         return rubric
 
     @app.get("/v1/rubrics/{version}", response_model=Rubric, responses={404: {"model": ApiError}})
     def get_rubric(version: int, who: Principal = reader) -> Any:
-        return rubric_store().get(who.tenant, version)
+        return store.rubrics.get(who.tenant, version)
 
     @app.post("/v1/rubrics", response_model=Rubric, status_code=201, responses={409: {"model": ApiError}})
     def new_rubric_version(body: NewRubricVersion, who: Principal = admin) -> Any:
-        return rubric_store().create(who.tenant, body.content, who.token_id, body.parent_version, body.note)
+        return store.rubrics.create(who.tenant, body.content, who.name, body.parent_version, body.note)
 
     @app.post("/v1/rubrics/{version}/activate", response_model=Rubric, responses={404: {"model": ApiError}})
     def activate_rubric(version: int, who: Principal = admin) -> Any:
-        return rubric_store().activate(who.tenant, version)
+        return store.rubrics.activate(who.tenant, version)
 
     return app

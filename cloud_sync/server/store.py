@@ -1,4 +1,5 @@
-"""Cloud storage behind one interface; SQLite is the embedded default (one file, no set-up).
+"""Cloud storage behind one interface: SQLite is the embedded default (one file, no set-up), PostgreSQL
+with pgvector the store for a fleet (``sqlite_store``, ``postgres_store``).
 
 Every method takes the tenant and every query is scoped by it: a call id of another tenant is simply
 not found, so a token of tenant A can neither read nor detect tenant B's data. Audio arrives in
@@ -10,17 +11,19 @@ its manifest.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Protocol
 
-from cloud_sync.contract import CallManifest, UploadState
+import numpy as np
+
+from cloud_sync.contract import CallManifest, Comment, SearchHit, UploadState, WireUtterance
+from rubric_cache.errors import RubricNotFound, VersionConflict
+from rubric_cache.schema import Rubric, RubricContent
+from rubric_cache.store import next_version, rubric_from_row, rubric_row
 
 
 class Role(StrEnum):
@@ -37,6 +40,12 @@ class Principal:
     tenant: str
     role: Role
     token_id: str
+    subject: str | None = None
+    """The person the token speaks for; for a rep, the rep id their calls carry."""
+
+    @property
+    def name(self) -> str:
+        return self.subject or f"token {self.token_id}"
 
 
 class StoreConflict(Exception):
@@ -51,138 +60,144 @@ class NotFound(Exception):
     pass
 
 
+class Tx(Protocol):
+    """One transaction on the store's database; ``?`` placeholders whatever the database."""
+
+    def q(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+
 class CloudStore(Protocol):
     def create_tenant(self, tenant: str, name: str) -> None: ...
     def add_token(
-        self, token_id: str, tenant: str, role: Role, secret_sha256: str, expires_at: datetime | None
+        self,
+        token_id: str,
+        tenant: str,
+        role: Role,
+        secret_sha256: str,
+        expires_at: datetime | None,
+        subject: str | None = None,
     ) -> None: ...
     def revoke_token(self, tenant: str, token_id: str) -> None: ...
     def principal(self, secret_sha256: str, now: datetime) -> Principal | None: ...
     def put_manifest(self, tenant: str, manifest: CallManifest) -> tuple[UploadState, bool]: ...
+    def call_rep(self, tenant: str, call_id: str) -> str | None: ...
     def upload_state(self, tenant: str, call_id: str) -> UploadState: ...
     def put_chunk(self, tenant: str, call_id: str, offset: int, data: bytes) -> UploadState: ...
     def complete(self, tenant: str, call_id: str) -> UploadState: ...
+    def discard_upload(self, tenant: str, call_id: str) -> None: ...
     def manifest(self, tenant: str, call_id: str) -> CallManifest: ...
     def audio(self, tenant: str, call_id: str) -> bytes: ...
     def calls(self, tenant: str) -> list[UploadState]: ...
+    def add_comment(self, tenant: str, call_id: str, utterance_id: str, author: str, body: str) -> Comment: ...
+    def comments(self, tenant: str, call_id: str) -> list[Comment]: ...
+    def index_call(
+        self, tenant: str, call_id: str, utterances: Sequence[WireUtterance], vectors: np.ndarray
+    ) -> None: ...
+    def indexed_count(self, tenant: str, call_id: str) -> int: ...
+    def search(self, tenant: str, query: np.ndarray, role: str | None, limit: int) -> list[SearchHit]: ...
+    @property
+    def rubrics(self) -> CloudRubrics: ...
+    def close(self) -> None: ...
 
 
-_MIGRATIONS = (
-    """
-    CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
-    CREATE TABLE tokens (
-        id TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL REFERENCES tenants(id),
-        role TEXT NOT NULL,
-        secret_sha256 TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL,
-        expires_at TEXT,
-        revoked_at TEXT
-    );
-    CREATE TABLE calls (
-        tenant TEXT NOT NULL REFERENCES tenants(id),
-        call_id TEXT NOT NULL,
-        manifest TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        total_bytes {bigint} NOT NULL,
-        sha256 TEXT NOT NULL,
-        received_bytes {bigint} NOT NULL DEFAULT 0,
-        complete INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL,
-        completed_at TEXT,
-        PRIMARY KEY (tenant, call_id)
-    );
-    CREATE TABLE audio_chunks (
-        tenant TEXT NOT NULL,
-        call_id TEXT NOT NULL,
-        byte_offset {bigint} NOT NULL,
-        data {blob} NOT NULL,
-        PRIMARY KEY (tenant, call_id, byte_offset),
-        FOREIGN KEY (tenant, call_id) REFERENCES calls (tenant, call_id)
-    );
-    """,
-)
-"""Numbered migrations, one text for both databases: only the byte and large-integer types differ.
-SQLite records which ran in ``PRAGMA user_version``, Postgres in ``schema_migrations``."""
-_SQLITE_MIGRATIONS = tuple(m.format(blob="BLOB", bigint="INTEGER") for m in _MIGRATIONS)
-_PG_MIGRATIONS = tuple(m.format(blob="BYTEA", bigint="BIGINT") for m in _MIGRATIONS)
-
-
-def _now() -> str:
+def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def searchable_utterances(manifest: CallManifest) -> tuple[WireUtterance, ...]:
+    """What a call's search index holds: the re-aligned second pass when it ran (its speakers are the
+    better ones), else what the device heard live; utterances with no words are left out."""
+    chosen = manifest.second_pass or manifest.utterances
+    return tuple(u for u in chosen if u.text.strip())
+
+
 class SqlCloudStore:
-    """The store's logic over one DB-API connection; a subclass says how its database differs (placeholder,
-    write transactions, row locks, the duplicate-key error). One connection is shared by the server's
-    threads under a lock; row locks (Postgres) keep several server processes correct too."""
+    """The store's logic over DB-API transactions; a subclass says how its database differs (how a
+    transaction is opened, row locks, the duplicate-key error, how vectors are kept and searched)."""
 
     FOR_UPDATE = ""
     LENGTH = "length"
 
-    def __init__(self, conn: Any, duplicate: type[Exception]) -> None:
-        self._conn = conn
+    def __init__(self, duplicate: type[Exception]) -> None:
         self._duplicate = duplicate
-        self._lock = threading.RLock()  # re-entrant: a write holds it across its statements
+        self._rubrics = CloudRubrics(self)
+
+    @property
+    def rubrics(self) -> CloudRubrics:
+        """The tenants' rubric histories, with the same rules (and method names) as the edge's ``RubricStore``."""
+        return self._rubrics
 
     def close(self) -> None:
-        self._conn.close()
-
-    def _sql(self, sql: str) -> str:
-        return sql
-
-    def _q(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        return self._conn.execute(self._sql(sql), params)
-
-    @contextmanager
-    def _write(self) -> Iterator[None]:
         raise NotImplementedError
 
+    def tx(self, write: bool = False) -> AbstractContextManager[Tx]:
+        """A transaction; ``write`` takes the write lock at once (SQLite) rather than at the first write."""
+        raise NotImplementedError
+
+    def _vector_param(self, vector: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def search(self, tenant: str, query: np.ndarray, role: str | None, limit: int) -> list[SearchHit]:
+        raise NotImplementedError
+
+    # -- tenants and tokens ------------------------------------------------------------------------
+
     def create_tenant(self, tenant: str, name: str) -> None:
-        with self._lock:
-            try:
-                with self._write():
-                    self._q("INSERT INTO tenants VALUES (?, ?, ?)", (tenant, name, _now()))
-            except self._duplicate as exc:
-                raise StoreConflict("tenant_exists", f"tenant {tenant} already exists") from exc
+        try:
+            with self.tx(write=True) as t:
+                t.q("INSERT INTO tenants VALUES (?, ?, ?)", (tenant, name, now_iso()))
+        except self._duplicate as exc:
+            raise StoreConflict("tenant_exists", f"tenant {tenant} already exists") from exc
 
     def add_token(
-        self, token_id: str, tenant: str, role: Role, secret_sha256: str, expires_at: datetime | None
+        self,
+        token_id: str,
+        tenant: str,
+        role: Role,
+        secret_sha256: str,
+        expires_at: datetime | None,
+        subject: str | None = None,
     ) -> None:
-        with self._lock:
-            if self._q("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone() is None:
+        with self.tx(write=True) as t:
+            if t.q("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone() is None:
                 raise NotFound(f"no tenant {tenant}: create it first (ridealong-cloud tenant create {tenant})")
-            self._q(
-                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                (token_id, tenant, role.value, secret_sha256, _now(), expires_at.isoformat() if expires_at else None),
-            )
+            t.q(
+                "INSERT INTO tokens (id, tenant, role, secret_sha256, created_at, expires_at, subject)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (token_id, tenant, role.value, secret_sha256, now_iso(), expires_at.isoformat() if expires_at else None,
+                 subject),
+            )  # fmt: skip
 
     def revoke_token(self, tenant: str, token_id: str) -> None:
-        with self._lock:
-            cur = self._q(
+        with self.tx(write=True) as t:
+            cur = t.q(
                 "UPDATE tokens SET revoked_at = ? WHERE id = ? AND tenant = ? AND revoked_at IS NULL",
-                (_now(), token_id, tenant),
+                (now_iso(), token_id, tenant),
             )
-        if cur.rowcount == 0:
+            revoked = cur.rowcount
+        if revoked == 0:
             raise NotFound(f"no live token {token_id} in tenant {tenant}")
 
     def principal(self, secret_sha256: str, now: datetime) -> Principal | None:
-        with self._lock:
-            row = self._q(
-                "SELECT id, tenant, role, expires_at, revoked_at FROM tokens WHERE secret_sha256 = ?", (secret_sha256,)
+        with self.tx() as t:
+            row = t.q(
+                "SELECT id, tenant, role, expires_at, revoked_at, subject FROM tokens WHERE secret_sha256 = ?",
+                (secret_sha256,),
             ).fetchone()
         if row is None or row[4] is not None:
             return None
         if row[3] is not None and datetime.fromisoformat(row[3]) <= now:
             return None
-        return Principal(row[1], Role(row[2]), row[0])
+        return Principal(row[1], Role(row[2]), row[0], row[5])
+
+    # -- call upload -------------------------------------------------------------------------------
 
     def put_manifest(self, tenant: str, manifest: CallManifest) -> tuple[UploadState, bool]:
         """Store a call's manifest; (its upload state, whether it is new). The same manifest again is a
         no-op; a different one under the same id is a ``StoreConflict``."""
         fingerprint = manifest.fingerprint()
-        with self._write():
-            row = self._q(
+        with self.tx(write=True) as t:
+            row = t.q(
                 f"SELECT fingerprint FROM calls WHERE tenant = ? AND call_id = ?{self.FOR_UPDATE}",
                 (tenant, manifest.call_id),
             ).fetchone()
@@ -194,21 +209,34 @@ class SqlCloudStore:
                     )
                 created = False
             else:
-                self._q(
-                    "INSERT INTO calls (tenant, call_id, manifest, fingerprint, total_bytes, sha256, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                t.q(
+                    "INSERT INTO calls (tenant, call_id, manifest, fingerprint, total_bytes, sha256, created_at,"
+                    " rep_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (tenant, manifest.call_id, manifest.model_dump_json(), fingerprint, manifest.audio.bytes,
-                     manifest.audio.sha256, _now()),
+                     manifest.audio.sha256, now_iso(), manifest.rep_id),
                 )  # fmt: skip
                 created = True
-        return self.upload_state(tenant, manifest.call_id), created
+            state = self._upload_state(t, tenant, manifest.call_id)
+        return state, created
+
+    def call_rep(self, tenant: str, call_id: str) -> str | None:
+        """The rep a call belongs to (``NotFound`` when the tenant has no such call)."""
+        with self.tx() as t:
+            row = t.q("SELECT rep_id FROM calls WHERE tenant = ? AND call_id = ?", (tenant, call_id)).fetchone()
+        if row is None:
+            raise NotFound(f"no call {call_id}")
+        return row[0]
 
     def upload_state(self, tenant: str, call_id: str) -> UploadState:
-        with self._lock:
-            row = self._q(
-                "SELECT received_bytes, total_bytes, complete, sha256 FROM calls WHERE tenant = ? AND call_id = ?",
-                (tenant, call_id),
-            ).fetchone()
+        with self.tx() as t:
+            return self._upload_state(t, tenant, call_id)
+
+    @staticmethod
+    def _upload_state(t: Tx, tenant: str, call_id: str) -> UploadState:
+        row = t.q(
+            "SELECT received_bytes, total_bytes, complete, sha256 FROM calls WHERE tenant = ? AND call_id = ?",
+            (tenant, call_id),
+        ).fetchone()
         if row is None:
             raise NotFound(f"no call {call_id}")
         return UploadState(
@@ -217,8 +245,8 @@ class SqlCloudStore:
         )  # fmt: skip
 
     def put_chunk(self, tenant: str, call_id: str, offset: int, data: bytes) -> UploadState:
-        with self._write():
-            row = self._q(
+        with self.tx(write=True) as t:
+            row = t.q(
                 f"SELECT received_bytes, total_bytes, complete FROM calls WHERE tenant = ? AND call_id = ?"
                 f"{self.FOR_UPDATE}",
                 (tenant, call_id),
@@ -229,20 +257,20 @@ class SqlCloudStore:
             if offset + len(data) > total:
                 raise StoreConflict("past_end", f"bytes {offset}-{offset + len(data)} run past the audio's {total}")
             if offset < received:  # a retry of something already stored: fine if it is the same bytes
-                if self._stored(tenant, call_id, offset, len(data)) != data:
+                if self._stored(t, tenant, call_id, offset, len(data)) != data:
                     raise StoreConflict("chunk_differs", f"bytes at offset {offset} differ from those stored")
             elif offset > received or complete:
                 raise StoreConflict("wrong_offset", f"the next chunk must start at byte {received}, not {offset}")
             else:
-                self._q("INSERT INTO audio_chunks VALUES (?, ?, ?, ?)", (tenant, call_id, offset, data))
-                self._q(
+                t.q("INSERT INTO audio_chunks VALUES (?, ?, ?, ?)", (tenant, call_id, offset, data))
+                t.q(
                     "UPDATE calls SET received_bytes = ? WHERE tenant = ? AND call_id = ?",
                     (offset + len(data), tenant, call_id),
                 )
-        return self.upload_state(tenant, call_id)
+            return self._upload_state(t, tenant, call_id)
 
-    def _stored(self, tenant: str, call_id: str, offset: int, length: int) -> bytes:
-        rows = self._q(
+    def _stored(self, t: Tx, tenant: str, call_id: str, offset: int, length: int) -> bytes:
+        rows = t.q(
             "SELECT byte_offset, data FROM audio_chunks WHERE tenant = ? AND call_id = ? AND byte_offset < ? "
             f"AND byte_offset + {self.LENGTH}(data) > ? ORDER BY byte_offset",
             (tenant, call_id, offset + length, offset),
@@ -260,99 +288,176 @@ class SqlCloudStore:
                 "incomplete", f"{state.received_bytes} of {state.total_bytes} audio bytes received: send the rest"
             )
         digest = hashlib.sha256(self.audio(tenant, call_id)).hexdigest()
-        with self._lock:
-            expected = self._q(
-                "SELECT sha256 FROM calls WHERE tenant = ? AND call_id = ?", (tenant, call_id)
-            ).fetchone()[0]
+        with self.tx(write=True) as t:
+            expected = t.q("SELECT sha256 FROM calls WHERE tenant = ? AND call_id = ?", (tenant, call_id)).fetchone()[0]
             if digest != expected:
                 raise StoreConflict(
-                    "checksum_mismatch", f"the audio's sha256 is {digest}, the manifest says {expected}"
+                    "checksum_mismatch",
+                    f"the audio's sha256 is {digest}, the manifest says {expected}: an admin can discard the upload "
+                    f"(ridealong-cloud call discard --tenant {tenant} {call_id}) so the device sends it again",
                 )
-            self._q(
+            t.q(
                 "UPDATE calls SET complete = 1, completed_at = ? WHERE tenant = ? AND call_id = ?",
-                (_now(), tenant, call_id),
+                (now_iso(), tenant, call_id),
             )
-        return self.upload_state(tenant, call_id)
+            return self._upload_state(t, tenant, call_id)
+
+    def discard_upload(self, tenant: str, call_id: str) -> None:
+        """Forget an unfinished upload (its manifest and audio), so the device can send the call afresh: the
+        way out when what arrived is corrupt. A complete call is a record and is not discarded this way."""
+        with self.tx(write=True) as t:
+            row = t.q(
+                f"SELECT complete FROM calls WHERE tenant = ? AND call_id = ?{self.FOR_UPDATE}", (tenant, call_id)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no call {call_id}")
+            if row[0]:
+                raise StoreConflict("complete", f"call {call_id} arrived complete and verified; it is not discarded")
+            t.q("DELETE FROM audio_chunks WHERE tenant = ? AND call_id = ?", (tenant, call_id))
+            t.q("DELETE FROM calls WHERE tenant = ? AND call_id = ?", (tenant, call_id))
 
     def manifest(self, tenant: str, call_id: str) -> CallManifest:
-        with self._lock:
-            row = self._q("SELECT manifest FROM calls WHERE tenant = ? AND call_id = ?", (tenant, call_id)).fetchone()
+        with self.tx() as t:
+            row = t.q("SELECT manifest FROM calls WHERE tenant = ? AND call_id = ?", (tenant, call_id)).fetchone()
         if row is None:
             raise NotFound(f"no call {call_id}")
         return CallManifest.model_validate_json(row[0])
 
     def audio(self, tenant: str, call_id: str) -> bytes:
-        with self._lock:
-            rows = self._q(
+        with self.tx() as t:
+            rows = t.q(
                 "SELECT data FROM audio_chunks WHERE tenant = ? AND call_id = ? ORDER BY byte_offset", (tenant, call_id)
             ).fetchall()
         return b"".join(bytes(r[0]) for r in rows)
 
     def calls(self, tenant: str) -> list[UploadState]:
-        with self._lock:
-            ids = [r[0] for r in self._q(
-                "SELECT call_id FROM calls WHERE tenant = ? ORDER BY created_at", (tenant,)
-            )]  # fmt: skip
-        return [self.upload_state(tenant, i) for i in ids]
+        with self.tx() as t:
+            ids = [r[0] for r in t.q("SELECT call_id FROM calls WHERE tenant = ? ORDER BY created_at", (tenant,))]
+            return [self._upload_state(t, tenant, i) for i in ids]
+
+    # -- comments ----------------------------------------------------------------------------------
+
+    def add_comment(self, tenant: str, call_id: str, utterance_id: str, author: str, body: str) -> Comment:
+        """A comment on one utterance of a complete call (``NotFound`` for an utterance the call lacks)."""
+        manifest = self.manifest(tenant, call_id)
+        known = {u.id for u in (*manifest.utterances, *manifest.second_pass)}
+        if utterance_id not in known:
+            raise NotFound(f"call {call_id} has no utterance {utterance_id}")
+        created_at = now_iso()
+        with self.tx(write=True) as t:
+            row = t.q(
+                "INSERT INTO comments (tenant, call_id, utterance_id, author, body, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (tenant, call_id, utterance_id, author, body, created_at),
+            ).fetchone()
+        return Comment(id=row[0], call_id=call_id, utterance_id=utterance_id, author=author, body=body,
+                       created_at=datetime.fromisoformat(created_at))  # fmt: skip
+
+    def comments(self, tenant: str, call_id: str) -> list[Comment]:
+        self.call_rep(tenant, call_id)  # NotFound for a call the tenant does not have
+        with self.tx() as t:
+            rows = t.q(
+                "SELECT id, utterance_id, author, body, created_at FROM comments WHERE tenant = ? AND call_id = ?"
+                " ORDER BY id",
+                (tenant, call_id),
+            ).fetchall()
+        return [
+            Comment(
+                id=r[0],
+                call_id=call_id,
+                utterance_id=r[1],
+                author=r[2],
+                body=r[3],
+                created_at=datetime.fromisoformat(r[4]),
+            )
+            for r in rows
+        ]
+
+    # -- semantic search ---------------------------------------------------------------------------
+
+    def index_call(self, tenant: str, call_id: str, utterances: Sequence[WireUtterance], vectors: np.ndarray) -> None:
+        """Replace a call's search index (idempotent: indexing twice leaves the same rows)."""
+        if len(utterances) != len(vectors):
+            raise ValueError(f"{len(utterances)} utterances but {len(vectors)} vectors")
+        with self.tx(write=True) as t:
+            t.q("DELETE FROM utterance_index WHERE tenant = ? AND call_id = ?", (tenant, call_id))
+            for u, v in zip(utterances, vectors, strict=True):
+                t.q(
+                    "INSERT INTO utterance_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (tenant, call_id, u.id, u.speaker_id, u.role, u.start_ts, u.end_ts, u.text,
+                     self._vector_param(v)),
+                )  # fmt: skip
+
+    def indexed_count(self, tenant: str, call_id: str) -> int:
+        with self.tx() as t:
+            row = t.q("SELECT COUNT(*) FROM utterance_index WHERE tenant = ? AND call_id = ?", (tenant, call_id))
+            return int(row.fetchone()[0])
 
 
-class SqliteCloudStore(SqlCloudStore):
-    """The embedded default: one file, nothing to set up."""
+class CloudRubrics:
+    """The tenants' rubric versions inside the cloud store: immutable, numbered, one active per tenant,
+    by the same rules as the edge's ``RubricStore`` (``next_version``), in either database."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
-        self.migrate(conn)
-        super().__init__(conn, sqlite3.IntegrityError)
+    def __init__(self, store: SqlCloudStore) -> None:
+        self._store = store
 
-    @staticmethod
-    def migrate(conn: sqlite3.Connection) -> int:
-        """Run the migrations not yet run, each in its own transaction."""
-        done = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        for number, script in enumerate(_SQLITE_MIGRATIONS[done:], start=done + 1):
-            conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
-        return len(_SQLITE_MIGRATIONS)
+    def create(
+        self,
+        tenant: str,
+        content: RubricContent,
+        author: str,
+        parent_version: int | None,
+        note: str = "",
+        source_sha256: str | None = None,
+    ) -> Rubric:
+        s = self._store
+        with s.tx(write=True) as t:
+            # The latest row locked (Postgres): two admins editing at once, the second sees the first's version.
+            row = t.q(
+                f"SELECT * FROM rubric_versions WHERE tenant = ? ORDER BY version DESC LIMIT 1{s.FOR_UPDATE}",
+                (tenant,),
+            ).fetchone()
+            rubric = next_version(
+                rubric_from_row(row) if row else None, tenant, content, author, parent_version, note, source_sha256
+            )
+            try:
+                t.q("INSERT INTO rubric_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rubric_row(rubric))
+            except s._duplicate as exc:  # the first version, created twice at once
+                raise VersionConflict(tenant, parent_version, rubric.version) from exc
+        return rubric
 
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        with self._lock, self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")  # the write lock now, not at the first write
-            yield
+    def get(self, tenant: str, version: int) -> Rubric:
+        with self._store.tx() as t:
+            row = t.q("SELECT * FROM rubric_versions WHERE tenant = ? AND version = ?", (tenant, version)).fetchone()
+        if row is None:
+            raise RubricNotFound(tenant, version, self.versions(tenant))
+        return rubric_from_row(row)
+
+    def versions(self, tenant: str) -> list[int]:
+        with self._store.tx() as t:
+            rows = t.q("SELECT version FROM rubric_versions WHERE tenant = ? ORDER BY version", (tenant,)).fetchall()
+        return [r[0] for r in rows]
+
+    def activate(self, tenant: str, version: int) -> Rubric:
+        rubric = self.get(tenant, version)
+        with self._store.tx(write=True) as t:
+            t.q(
+                "INSERT INTO active_rubrics VALUES (?, ?, ?) ON CONFLICT (tenant) DO UPDATE SET version ="
+                " excluded.version, activated_at = excluded.activated_at",
+                (tenant, version, now_iso()),
+            )
+        return rubric
+
+    def active(self, tenant: str) -> Rubric | None:
+        with self._store.tx() as t:
+            row = t.q("SELECT version FROM active_rubrics WHERE tenant = ?", (tenant,)).fetchone()
+        return self.get(tenant, row[0]) if row else None
 
 
-class PostgresCloudStore(SqlCloudStore):
-    """PostgreSQL, for a fleet: the same logic, row locks so several server processes can share it."""
-
-    FOR_UPDATE = " FOR UPDATE"
-    LENGTH = "octet_length"
-
-    def __init__(self, dsn: str) -> None:
-        import psycopg
-
-        conn = psycopg.connect(dsn, autocommit=True)
-        self.migrate(conn)
-        super().__init__(conn, psycopg.errors.UniqueViolation)
-
-    @staticmethod
-    def migrate(conn: Any) -> int:
-        """Run the migrations not yet run (under an advisory lock: two servers starting at once)."""
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(72310)")
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, at TEXT NOT NULL)")
-            done = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
-            for number, script in enumerate(_PG_MIGRATIONS[done:], start=done + 1):
-                conn.execute(script)
-                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (number, _now()))
-        return len(_PG_MIGRATIONS)
-
-    def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s")
-
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        with self._lock, self._conn.transaction():
-            yield
+def top_k(scores: np.ndarray, k: int) -> Iterator[int]:
+    """Indices of the ``k`` highest scores, best first."""
+    if len(scores) == 0 or k <= 0:
+        return iter(())
+    k = min(k, len(scores))
+    part = np.argpartition(-scores, k - 1)[:k]
+    return iter(part[np.argsort(-scores[part], kind="stable")].tolist())

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from edge.call_store import CallStore
-from tests.cloud_sync.conftest import recorded_call
+from tests.cloud_sync.conftest import REP, recorded_call
 from tests.conftest import REPO
 
 
@@ -35,12 +35,17 @@ def test_admin_a_tenant_then_sync_from_the_edge_command(tmp_path: Path) -> None:
     assert _run(*cloud, "tenant", "create", "acme", "--name", "Acme Heating").returncode == 0
     again = _run(*cloud, "tenant", "create", "acme")
     assert again.returncode == 2 and "already exists" in again.stderr
-    nope = _run(*cloud, "token", "issue", "--tenant", "nope", "--role", "rep")
+    nope = _run(*cloud, "token", "issue", "--tenant", "nope", "--role", "rep", "--subject", REP)
     assert nope.returncode == 2 and "create it first" in nope.stderr
-    issued = _run(*cloud, "token", "issue", "--tenant", "acme", "--role", "rep")
+    nobody = _run(*cloud, "token", "issue", "--tenant", "acme", "--role", "rep")
+    assert nobody.returncode == 2 and "needs --subject" in nobody.stderr
+    issued = _run(*cloud, "token", "issue", "--tenant", "acme", "--role", "rep", "--subject", REP)
     assert issued.returncode == 0 and "shown only now" in issued.stderr
     token = issued.stdout.strip()
     assert token.startswith("rl_")
+    manager = _run(
+        *cloud, "token", "issue", "--tenant", "acme", "--role", "manager", "--subject", "dana"
+    ).stdout.strip()
 
     port = _free_port()
     server = subprocess.Popen([sys.executable, *cloud, "serve", "--port", str(port)], cwd=REPO,
@@ -73,6 +78,13 @@ def test_admin_a_tenant_then_sync_from_the_edge_command(tmp_path: Path) -> None:
         refused = _run(*edge, "--server", url, "--token", "rl_0_nope")
         assert refused.returncode == 1 and f"still pending: {other}" in refused.stdout and "401" in refused.stdout
         assert call_id != other
+        # The server's own worker indexed the synced call; a manager searches it.
+        auth = {"Authorization": f"Bearer {manager}"}
+        while "done" not in _run(*cloud, "jobs", "list", "--tenant", "acme").stdout:
+            assert time.monotonic() < deadline + 60, "the index job did not run"
+            time.sleep(0.2)
+        hits = httpx.get(f"{url}/v1/search", params={"q": "line 3", "role": "customer"}, headers=auth).json()
+        assert hits[0]["call_id"] == call_id and hits[0]["text"] == "line 3" and hits[0]["role"] == "customer"
     finally:
         server.terminate()
         server.wait(10)

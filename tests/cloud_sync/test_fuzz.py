@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloud_sync.client import SyncClient
+from cloud_sync.server.jobs import JobStatus, wait_for_jobs
 from edge.call_store import CallStore
 from edge.sync import call_upload
 from tests.cloud_sync.conftest import Cloud, recorded_call
@@ -28,6 +29,12 @@ ENDPOINTS = [
     ("GET", "/v1/rubrics/{n}"),
     ("POST", "/v1/rubrics"),
     ("POST", "/v1/rubrics/{n}/activate"),
+    ("DELETE", "/v1/calls/{id}/upload"),
+    ("POST", "/v1/calls/{id}/comments"),
+    ("GET", "/v1/calls/{id}/comments"),
+    ("GET", "/v1/search"),
+    ("GET", "/v1/jobs"),
+    ("POST", "/v1/jobs/{n}/retry"),
 ]
 
 json_values = st.recursive(
@@ -43,6 +50,7 @@ def test_fuzzed_requests_get_clear_4xx_and_never_cross_tenants(cloud: Cloud, tmp
     with SyncClient(cloud.url, cloud.tokens["a-rep"]) as client:
         client.upload(manifest, audio)
     a_call = manifest.call_id
+    assert [j.status for j in wait_for_jobs(cloud.jobs, "a", timeout_s=60)] == [JobStatus.DONE]  # indexed: searchable
     tokens = [cloud.tokens["b-rep"], cloud.tokens["b-manager"], cloud.tokens["b-admin"], "rl_0_forged", ""]
 
     @settings(
@@ -66,6 +74,8 @@ def test_fuzzed_requests_get_clear_4xx_and_never_cross_tenants(cloud: Cloud, tmp
         if checksum is not None:
             headers["X-Chunk-SHA256"] = checksum
         params = {} if offset is None else {"offset": str(offset)}
+        if template == "/v1/search":
+            params["q"] = call_id  # tenant a's call said "line 0" … "line 5"; tenant b must find none of it
         with httpx.Client(base_url=cloud.url) as http:
             response = http.request(method, path, content=body, headers=headers, params=params)
         assert response.status_code < 500, (method, path, response.status_code, response.text[:300])

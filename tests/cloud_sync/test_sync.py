@@ -18,7 +18,7 @@ from cloud_sync.server.store import Role
 from cloud_sync.server.tokens import issue_token
 from edge.call_store import CallStore
 from edge.sync import call_upload, sync_pending
-from tests.cloud_sync.conftest import Cloud, recorded_call
+from tests.cloud_sync.conftest import REP, Cloud, recorded_call
 from tests.cloud_sync.cutting_proxy import CuttingProxy
 
 SMALL = SyncSettings(chunk_bytes=64 * 1024, attempts=12, backoff_initial_s=0.01, backoff_max_s=0.05)
@@ -199,12 +199,12 @@ def test_tenants_cannot_read_or_detect_each_other(cloud: Cloud, tmp_path: Path, 
 def test_bad_tokens_bodies_and_chunks_are_clear_4xx(cloud: Cloud, tmp_path: Path, clients: list[SyncClient]) -> None:
     edge = CallStore(tmp_path / "edge.db")
     manifest, audio = call_upload(edge, recorded_call(edge))
-    token_id, token = issue_token(cloud.store, "a", Role.REP)
+    token_id, token = issue_token(cloud.store, "a", Role.REP, subject=REP)
     cloud.store.revoke_token("a", token_id)
     cloud.tokens["revoked"] = token
     with pytest.raises(SyncRefused, match="401 unauthenticated"):
         _client(cloud, clients, who="revoked").upload(manifest, audio)
-    cloud.tokens["expired"] = issue_token(cloud.store, "a", Role.REP, ttl=-timedelta(seconds=1))[1]
+    cloud.tokens["expired"] = issue_token(cloud.store, "a", Role.REP, ttl=-timedelta(seconds=1), subject=REP)[1]
     with pytest.raises(SyncRefused, match="401"):
         _client(cloud, clients, who="expired").upload(manifest, audio)
     rep = {"Authorization": f"Bearer {cloud.tokens['a-rep']}"}
@@ -248,3 +248,13 @@ def test_audio_that_conflicts_with_what_the_server_holds_is_refused_not_retried_
         assert r.status_code == 200
     with pytest.raises(SyncRefused, match="409 checksum_mismatch"):  # it resumes after them, then the check fails
         _client(cloud, clients).upload(manifest, audio)
+    # The way out: an admin discards the corrupt upload, and the device sends the call afresh.
+    path = f"/v1/calls/{manifest.call_id}/upload"
+    with httpx.Client(base_url=cloud.url) as http:
+        for who, status in (("a-rep", 403), ("a-manager", 403), ("b-admin", 404), ("a-admin", 204)):
+            assert http.delete(path, headers={"Authorization": f"Bearer {cloud.tokens[who]}"}).status_code == status
+    _client(cloud, clients).upload(manifest, audio)
+    assert cloud.store.audio("a", manifest.call_id) == audio
+    with httpx.Client(base_url=cloud.url) as http:
+        r = http.delete(path, headers={"Authorization": f"Bearer {cloud.tokens['a-admin']}"})
+        assert r.status_code == 409 and r.json()["error"] == "complete"

@@ -1,0 +1,47 @@
+"""What the cloud's jobs do, as handlers for either queue (``jobs``). Each is idempotent: run twice, it
+leaves what running once leaves."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from cloud_sync.server.jobs import Handler, JobKind
+from cloud_sync.server.store import CloudStore, searchable_utterances
+
+_EMBED_BATCH = 64
+
+
+class TextEmbedder(Protocol):
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised embeddings, one row per text."""
+        ...
+
+
+class CallNotReady(Exception):
+    """The call's upload is not complete; the job is retried (its upload may still finish)."""
+
+
+def index_call(store: CloudStore, embedder: TextEmbedder, tenant: str, call_id: str) -> int:
+    """Embed a complete call's utterances into the tenant's search index; how many were indexed."""
+    if not store.upload_state(tenant, call_id).complete:
+        raise CallNotReady(f"call {call_id} has not finished uploading")
+    utterances = searchable_utterances(store.manifest(tenant, call_id))
+    texts = [u.text for u in utterances]
+    blocks = [embedder.embed(texts[i : i + _EMBED_BATCH]) for i in range(0, len(texts), _EMBED_BATCH)]
+    vectors = np.concatenate(blocks) if blocks else np.zeros((0, 384), dtype=np.float32)
+    store.index_call(tenant, call_id, utterances, vectors)
+    return len(utterances)
+
+
+def call_handlers(store: CloudStore, embedder: Callable[[], TextEmbedder]) -> dict[str, Handler]:
+    """The handler of every job kind. ``embedder`` is called when a job first needs one (and once)."""
+    load = functools.cache(embedder)
+
+    def index(tenant: str, call_id: str) -> None:
+        index_call(store, load(), tenant, call_id)
+
+    return {JobKind.INDEX_CALL.value: index}

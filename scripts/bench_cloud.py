@@ -35,6 +35,7 @@ from cloud_sync.contract import AudioManifest, CallManifest, WireUtterance
 from scripts.figures import percentile
 
 REPO = Path(__file__).resolve().parents[1]
+REP = "bench-rep"
 
 
 def synthetic_call(call_id: str, seconds: float, rng: np.random.Generator) -> tuple[CallManifest, bytes]:
@@ -54,7 +55,7 @@ def synthetic_call(call_id: str, seconds: float, rng: np.random.Generator) -> tu
     )
     now = datetime.now(UTC)
     manifest = CallManifest(
-        call_id=call_id, source="bench", started_at=now, ended_at=now, end_s=seconds, utterances=utterances,
+        call_id=call_id, rep_id=REP, source="bench", started_at=now, ended_at=now, end_s=seconds, utterances=utterances,
         audio=AudioManifest(rate_hz=16_000, bytes=len(audio), sha256=hashlib.sha256(audio).hexdigest()),
     )  # fmt: skip
     return manifest, audio
@@ -121,6 +122,7 @@ def main() -> None:
         for r in results:
             print(f"{r['clients']:>7} {r['calls_per_s']:>8} {r['mb_per_s']:>6} {r['latency_p50_s']:>7} "
                   f"{r['latency_p95_s']:>7} {r['errors']:>6}")  # fmt: skip
+        print(f"index jobs done {results[-1]['index_jobs_drained_after_s']} s after the last upload")
     print(json.dumps({"audio_s": args.seconds, "stores": summary}))
 
 
@@ -138,11 +140,13 @@ def bench_store(store: str, args: argparse.Namespace) -> list[dict[str, object]]
         if store == "postgres":
             admin += ["--postgres", _postgres(tmp)]
         subprocess.run([*admin, "tenant", "create", "bench"], check=True, cwd=REPO, capture_output=True)
-        token = subprocess.run([*admin, "token", "issue", "--tenant", "bench", "--role", "rep"], check=True,
-                               cwd=REPO, capture_output=True, text=True).stdout.strip()  # fmt: skip
+        issue = [*admin, "token", "issue", "--tenant", "bench", "--role", "rep", "--subject", REP]
+        token = subprocess.run(issue, check=True, cwd=REPO, capture_output=True, text=True).stdout.strip()
         port = _free_port()
-        server = subprocess.Popen([*admin, "serve", "--port", str(port)], cwd=REPO, env={**os.environ},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        quiet = {"cwd": REPO, "env": {**os.environ}, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        server = subprocess.Popen([*admin, "serve", "--port", str(port)], **quiet)  # type: ignore[call-overload]
+        # SQLite runs its index jobs inside the server; Postgres in a worker process, as a fleet does.
+        worker = subprocess.Popen([*admin, "worker"], **quiet) if store == "postgres" else None  # type: ignore[call-overload]
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(200):
@@ -151,13 +155,32 @@ def bench_store(store: str, args: argparse.Namespace) -> list[dict[str, object]]
                     break
                 except httpx.TransportError:
                     time.sleep(0.1)
-            return [
+            levels = [
                 run_level(url, token, int(n), args.calls_per_client, args.seconds, f"l{n}")
                 for n in args.clients.split(",")
             ]
+            lag = _jobs_drained(admin)
+            for level in levels:
+                level["index_jobs_drained_after_s"] = lag
+            return levels
         finally:
-            server.terminate()
-            server.wait(10)
+            for process in (server, worker):
+                if process is not None:
+                    process.terminate()
+                    process.wait(10)
+
+
+def _jobs_drained(admin: list[str]) -> float:
+    """Seconds after the last upload until every call's index job has run (the queue's backlog)."""
+    started = time.perf_counter()
+    while True:
+        listed = subprocess.run([*admin, "jobs", "list", "--tenant", "bench"], cwd=REPO, capture_output=True,
+                                text=True, check=True).stdout  # fmt: skip
+        if " queued " not in listed and " running " not in listed:
+            if " failed " in listed:
+                raise SystemExit(f"index jobs failed:\n{listed}")
+            return round(time.perf_counter() - started, 1)
+        time.sleep(0.5)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ class _PgTx:
     def q(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql.replace("?", "%s"), params)
 
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s"), rows)
+
 
 class PostgresCloudStore(SqlCloudStore):
     FOR_UPDATE = " FOR UPDATE"

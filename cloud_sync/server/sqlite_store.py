@@ -2,8 +2,8 @@
 
 One connection is shared by the server's threads under a lock (SQLite has one writer anyway). Search
 scans the tenant's utterance vectors with numpy in blocks: exact, and fast enough for a contractor's
-calls (about 0.1 s per 100 000 utterances here); a fleet's belongs on Postgres, whose HNSW index
-does not read every vector.
+calls (see ``scripts/bench_search.py`` for the figures); a fleet's belongs on Postgres, whose HNSW
+index does not read every vector.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ class _SqliteTx:
 
     def q(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._conn.execute(sql, params)
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
 
 
 class SqliteCloudStore(SqlCloudStore):
@@ -70,28 +73,37 @@ class SqliteCloudStore(SqlCloudStore):
         if role is not None:
             where += " AND role = ?"
             params.append(role)
-        best: list[tuple[float, tuple[Any, ...]]] = []
+        # Scores first, over the vectors alone (reading the texts of every row costs more than the
+        # arithmetic); then the rows of the best few.
+        best: list[tuple[float, int]] = []
         with self.tx() as t:
-            cur = t.q(
-                "SELECT call_id, utterance_id, speaker_id, role, start_ts, end_ts, text, embedding"
-                f" FROM utterance_index WHERE {where}",
-                params,
-            )
+            cur = t.q(f"SELECT rowid, embedding FROM utterance_index WHERE {where}", params)
             while rows := cur.fetchmany(_SCAN_BLOCK):
-                vectors = np.frombuffer(b"".join(r[7] for r in rows), dtype="<f4").reshape(-1, EMBEDDING_DIM)
+                vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, EMBEDDING_DIM)
                 scores = vectors @ q  # both unit length: the cosine
-                best += [(float(scores[i]), rows[i][:7]) for i in top_k(scores, limit)]
+                best += [(float(scores[i]), rows[i][0]) for i in top_k(scores, limit)]
                 best = sorted(best, key=lambda b: -b[0])[:limit]
-        return [
-            SearchHit(
-                call_id=r[0],
-                utterance_id=r[1],
-                speaker_id=r[2],
-                role=r[3],
-                start_ts=r[4],
-                end_ts=r[5],
-                text=r[6],
-                score=round(score, 4),
+            details = {
+                r[0]: r[1:]
+                for r in t.q(
+                    "SELECT rowid, call_id, utterance_id, speaker_id, role, start_ts, end_ts, text FROM utterance_index"
+                    f" WHERE rowid IN ({', '.join('?' * len(best))})",
+                    [rowid for _, rowid in best],
+                )
+            }
+        hits = []
+        for score, rowid in best:
+            call_id, utterance_id, speaker_id, role_, start_ts, end_ts, text = details[rowid]
+            hits.append(
+                SearchHit(
+                    call_id=call_id,
+                    utterance_id=utterance_id,
+                    speaker_id=speaker_id,
+                    role=role_,
+                    start_ts=start_ts,
+                    end_ts=end_ts,
+                    text=text,
+                    score=round(score, 4),
+                )
             )
-            for score, r in best
-        ]
+        return hits

@@ -64,6 +64,9 @@ class Tx(Protocol):
     """One transaction on the store's database; ``?`` placeholders whatever the database."""
 
     def q(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """The statement once per row, batched (psycopg pipelines it)."""
+        ...
 
 
 class CloudStore(Protocol):
@@ -381,12 +384,11 @@ class SqlCloudStore:
             raise ValueError(f"{len(utterances)} utterances but {len(vectors)} vectors")
         with self.tx(write=True) as t:
             t.q("DELETE FROM utterance_index WHERE tenant = ? AND call_id = ?", (tenant, call_id))
-            for u, v in zip(utterances, vectors, strict=True):
-                t.q(
-                    "INSERT INTO utterance_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (tenant, call_id, u.id, u.speaker_id, u.role, u.start_ts, u.end_ts, u.text,
-                     self._vector_param(v)),
-                )  # fmt: skip
+            rows = [
+                (tenant, call_id, u.id, u.speaker_id, u.role, u.start_ts, u.end_ts, u.text, self._vector_param(v))
+                for u, v in zip(utterances, vectors, strict=True)
+            ]
+            t.many("INSERT INTO utterance_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def indexed_count(self, tenant: str, call_id: str) -> int:
         with self.tx() as t:

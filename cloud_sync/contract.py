@@ -99,20 +99,124 @@ class ApiError(_Wire):
     message: str
 
 
+MOMENT_SIDE: dict[str, Literal["rep", "customer"]] = {
+    "rep_monologue": "rep",
+    "step_skipped_before_price": "rep",
+    "talk_ratio_high": "rep",
+    "rep_interrupting": "rep",
+    "no_next_step": "rep",
+    "price_objection_unaddressed": "customer",
+    "question_unanswered": "customer",
+    "decision_maker_objection": "customer",
+    "competitor_mentioned": "customer",
+    "buying_signal": "customer",
+}
+"""The live coach's moment types (the edge's ``MomentType``) and whose words make each one: a claim of
+that type must cite them ("customer" includes anyone on the customer's side, e.g. a spouse)."""
+
+
 class Citation(_Wire):
-    utterance_id: str
+    """Where a claim comes from: one utterance of the call, its times and speaker, and the words quoted."""
+
+    utterance_id: str = Field(max_length=64)
     start_ts: float
     end_ts: float
-    speaker_id: str
-    quote: str
+    speaker_id: str = Field(max_length=64)
+    quote: str = Field(max_length=600)
+    """Verbatim from the utterance; fragments may be joined with "..." (each must occur, in order)."""
+
+
+class Verification(_Wire):
+    """What the grounding verifier found: a claim is shown only if ``verified``."""
+
+    verified: bool
+    problems: tuple[str, ...] = ()
+
+
+class StepAssessment(_Wire):
+    """One rubric step of the call: covered or not, how well (0 missed … 3 strong), why, and where."""
+
+    step_id: str
+    covered: bool
+    score: int = Field(ge=0, le=3)
+    reasoning: str
+    citations: tuple[Citation, ...] = ()
+    check: Verification | None = None
 
 
 class Claim(_Wire):
-    """One coaching point of a report; it stands only if every citation holds (the deep-dive issue fills it)."""
+    """One coaching point: a strength, a miss, or an unusual moment a fixed taxonomy would not catch."""
 
+    kind: Literal["strength", "miss", "unusual"]
     text: str
+    moment_type: str | None = None
+    """The live coach's moment type this point is an instance of, if any (it fixes whose words it needs)."""
     rubric_step: str | None = None
     citations: tuple[Citation, ...] = Field(min_length=1)
+    check: Verification | None = None
+
+
+class TaxonomyCandidate(_Wire):
+    """A kind of moment this call suggests the live coach could learn to catch."""
+
+    name: str
+    description: str
+    citations: tuple[Citation, ...] = Field(min_length=1)
+    check: Verification | None = None
+
+
+class TokenUsage(_Wire):
+    input_tokens: int = 0
+    """Prompt tokens paid at the full rate (not from the cache)."""
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Report(_Wire):
+    """The deep dive of one call against one rubric version, every claim checked against the transcript."""
+
+    call_id: str
+    rubric_ref: str
+    provider: Literal["claude", "local"]
+    model: str
+    created_at: datetime
+    seconds: float
+    summary: str
+    steps: tuple[StepAssessment, ...]
+    points: tuple[Claim, ...]
+    candidates: tuple[TaxonomyCandidate, ...] = ()
+    claims: int
+    """Claims the model made (steps with citations, points, candidates)."""
+    verified: int
+    usage: TokenUsage = TokenUsage()
+    notes: tuple[str, ...] = ()
+    """Parts of the model's answer that could not be read as claims (counted in ``claims``, never shown)."""
+
+    @property
+    def verification_rate(self) -> float:
+        return self.verified / self.claims if self.claims else 1.0
+
+
+class NewLibraryEntry(_Wire):
+    """A call (or one moment of it) shared as a teaching example in the tenant's library."""
+
+    call_id: str = Field(pattern=CALL_ID_PATTERN)
+    utterance_id: str | None = Field(default=None, pattern=NO_NUL, max_length=64)
+    title: str = Field(pattern=NO_NUL, min_length=1, max_length=200)
+    note: str = Field(default="", pattern=NO_NUL, max_length=5_000)
+
+
+class LibraryEntry(_Wire):
+    id: int
+    call_id: str
+    utterance_id: str | None
+    start_ts: float | None
+    """Where the shared moment starts in the call's audio (None: the whole call)."""
+    title: str
+    note: str
+    shared_by: str
+    created_at: datetime
 
 
 class NewComment(_Wire):

@@ -8,6 +8,7 @@ without the tool call, or a refused or failed request is a typed ``ClaudeError``
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,21 @@ class ToolAnswer:
     output_tokens: int
 
 
+@dataclass(frozen=True)
+class StructuredAnswer:
+    """A JSON answer in a given schema, and what the prompt cost."""
+
+    data: dict[str, Any]
+    model: str
+    input_tokens: int
+    """Prompt tokens paid at the full rate."""
+    cache_write_tokens: int
+    """Prompt tokens written to the cache (the prefix, the first time)."""
+    cache_read_tokens: int
+    """Prompt tokens read from the cache (the prefix, every later time)."""
+    output_tokens: int
+
+
 def claude_configured(settings: ClaudeSettings | None = None) -> bool:
     return bool((settings and settings.api_key) or os.environ.get(API_KEY_ENV))
 
@@ -73,15 +89,52 @@ class ClaudeClient:
         self, system: str, user: str, tool_name: str, tool_description: str, schema: dict[str, Any]
     ) -> ToolAnswer:
         """Claude's answer as the input of ``tool_name`` (forced), checked to be complete."""
+        message = self._create(
+            system=system,
+            messages=[{"role": "user", "content": user}],
+            tools=[{"name": tool_name, "description": tool_description, "input_schema": schema}],
+            tool_choice={"type": "tool", "name": tool_name},
+        )
+        calls = [b for b in message.content if getattr(b, "type", None) == "tool_use" and b.name == tool_name]
+        if not calls:
+            raise ClaudeError(
+                f"Claude answered without calling {tool_name} (stop reason {message.stop_reason})", "retry"
+            )
+        answer = calls[0].input
+        if not isinstance(answer, dict):
+            raise ClaudeError(f"{tool_name}'s input is {type(answer).__name__}, not an object", "retry")
+        return ToolAnswer(answer, message.model, message.usage.input_tokens, message.usage.output_tokens)
+
+    def structured(self, cached_prefix: str, user: str, schema: dict[str, Any]) -> StructuredAnswer:
+        """Claude's answer as JSON in ``schema`` (structured output). ``cached_prefix`` goes in the system
+        prompt under a cache breakpoint: the same prefix again is read from Anthropic's prompt cache, so a
+        call pays only for ``user`` at the full rate."""
+        message = self._create(
+            system=[{"type": "text", "text": cached_prefix, "cache_control": {"type": "ephemeral"}}],
+            messages=[{"role": "user", "content": user}],
+            output_config={"format": {"type": "json_schema", "schema": self._anthropic.transform_schema(schema)}},
+        )
+        if message.stop_reason == "refusal":
+            raise ClaudeError("Claude declined to answer (stop reason refusal)", "check the transcript's content")
+        text = "".join(b.text for b in message.content if getattr(b, "type", None) == "text")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ClaudeError(f"Claude's answer is not JSON: {text[:200]!r}", "retry") from exc
+        if not isinstance(data, dict):
+            raise ClaudeError(f"Claude's answer is a JSON {type(data).__name__}, not an object", "retry")
+        u = message.usage
+        return StructuredAnswer(
+            data, message.model, u.input_tokens, u.cache_creation_input_tokens or 0, u.cache_read_input_tokens or 0,
+            u.output_tokens,
+        )  # fmt: skip
+
+    def _create(self, **request: Any) -> Any:
+        """One Messages API call, its failures as ``ClaudeError``; an answer cut off is refused."""
         a = self._anthropic
         try:
             message = self._client.messages.create(
-                model=self.settings.model,
-                max_tokens=self.settings.max_tokens,
-                system=system,
-                messages=[{"role": "user", "content": user}],
-                tools=[{"name": tool_name, "description": tool_description, "input_schema": schema}],
-                tool_choice={"type": "tool", "name": tool_name},
+                model=self.settings.model, max_tokens=self.settings.max_tokens, **request
             )
         except a.AuthenticationError as exc:
             raise ClaudeError(f"the Anthropic API refused the key: {exc}", f"check {API_KEY_ENV}") from exc
@@ -105,12 +158,4 @@ class ClaudeClient:
                 f"Claude's answer was cut off at {self.settings.max_tokens} tokens",
                 "raise ClaudeSettings.max_tokens or give it a shorter document",
             )
-        calls = [b for b in message.content if getattr(b, "type", None) == "tool_use" and b.name == tool_name]
-        if not calls:
-            raise ClaudeError(
-                f"Claude answered without calling {tool_name} (stop reason {message.stop_reason})", "retry"
-            )
-        answer = calls[0].input
-        if not isinstance(answer, dict):
-            raise ClaudeError(f"{tool_name}'s input is {type(answer).__name__}, not an object", "retry")
-        return ToolAnswer(answer, message.model, message.usage.input_tokens, message.usage.output_tokens)
+        return message

@@ -28,7 +28,10 @@ from cloud_sync.contract import (
     ApiError,
     CallManifest,
     Comment,
+    LibraryEntry,
     NewComment,
+    NewLibraryEntry,
+    Report,
     SearchHit,
     UploadState,
 )
@@ -187,7 +190,9 @@ def create_app(
         # Queued on every confirmation, not only the first: a server killed between completing the call and
         # queueing its job gets it queued when the device asks again. The queue keeps one waiting job per call.
         if jobs is not None:
-            jobs.enqueue(JobKind.INDEX_CALL, who.tenant, call_id)
+            for kind in (JobKind.INDEX_CALL, JobKind.DEEP_DIVE):
+                if jobs.handles(kind):
+                    jobs.enqueue(kind, who.tenant, call_id)
         return state
 
     @app.get("/v1/calls", response_model=list[UploadState])
@@ -205,6 +210,20 @@ def create_app(
     @app.get("/v1/calls/{call_id}/comments", response_model=list[Comment])
     def list_comments(call_id: CallId, who: Principal = reader) -> Any:
         return store.comments(who.tenant, call_id)
+
+    @app.get("/v1/calls/{call_id}/report", response_model=Report, responses={404: {"model": ApiError}})
+    def get_report(call_id: CallId, rubric_ref: str | None = None, who: Principal = reader) -> Any:
+        """The call's deep dive (against ``rubric_ref``, or the newest); claims carry their verification."""
+        return store.report(who.tenant, call_id, rubric_ref)
+
+    @app.post("/v1/library", response_model=LibraryEntry, status_code=201, responses={404: {"model": ApiError}})
+    def share(entry: NewLibraryEntry, who: Principal = reader) -> Any:
+        """Share a call, or one moment of it, as a teaching example in the tenant's library."""
+        return store.share(who.tenant, entry, who.name)
+
+    @app.get("/v1/library", response_model=list[LibraryEntry])
+    def library(who: Principal = reader) -> Any:
+        return store.library(who.tenant)
 
     @app.get("/v1/search", response_model=list[SearchHit], responses={503: {"model": ApiError}})
     def search(
@@ -249,6 +268,12 @@ def create_app(
 
     @app.post("/v1/rubrics/{version}/activate", response_model=Rubric, responses={404: {"model": ApiError}})
     def activate_rubric(version: int, who: Principal = admin) -> Any:
-        return store.rubrics.activate(who.tenant, version)
+        """Activate a version; with a deep-dive model, every complete call is re-scored against it."""
+        rubric = store.rubrics.activate(who.tenant, version)
+        if jobs is not None and jobs.handles(JobKind.RESCORE):
+            for call in store.calls(who.tenant):
+                if call.complete:
+                    jobs.enqueue(JobKind.RESCORE, who.tenant, call.call_id)
+        return rubric
 
     return app

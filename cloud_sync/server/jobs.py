@@ -36,6 +36,10 @@ Handler = Callable[[str, str], None]
 class JobKind(StrEnum):
     INDEX_CALL = "index_call"
     """Embed a complete call's utterances for semantic search."""
+    DEEP_DIVE = "deep_dive"
+    """Review a complete call against the rubric it was coached with."""
+    RESCORE = "rescore"
+    """Review a call again against the tenant's newly active rubric."""
 
 
 class JobStatus(StrEnum):
@@ -68,6 +72,9 @@ class JobSettings:
 
 
 class JobQueue(Protocol):
+    def handles(self, kind: str) -> bool:
+        """Whether this queue has a handler for ``kind`` (a server without a deep-dive model has none)."""
+
     def enqueue(self, kind: str, tenant: str, call_id: str) -> None:
         """Queue a job; a no-op while the same job is still waiting."""
 
@@ -109,6 +116,9 @@ class InProcessJobQueue:
         # Only this process runs these jobs: one marked running was cut off by a crash or a kill.
         with store.tx(write=True) as t:
             t.q("UPDATE jobs SET status = 'queued' WHERE status = 'running'")
+
+    def handles(self, kind: str) -> bool:
+        return kind in self._handlers
 
     def enqueue(self, kind: str, tenant: str, call_id: str) -> None:
         if kind not in self._handlers:

@@ -98,6 +98,9 @@ class ProcrastinateJobQueue:
 
         return run
 
+    def handles(self, kind: str) -> bool:
+        return kind in self._handlers
+
     def enqueue(self, kind: str, tenant: str, call_id: str) -> None:
         import procrastinate.exceptions
 

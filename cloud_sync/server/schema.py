@@ -113,6 +113,32 @@ _MIGRATIONS = (
     CREATE INDEX jobs_due ON jobs (status, run_after);
     CREATE INDEX jobs_by_tenant ON jobs (tenant, status);
     """,
+    # 4: deep-dive reports (one per call and rubric version: re-scoring with another version adds one),
+    # and the tenant's library of calls shared as teaching examples.
+    """
+    CREATE TABLE reports (
+        tenant TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        rubric_ref TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        report TEXT NOT NULL,
+        PRIMARY KEY (tenant, call_id, rubric_ref),
+        FOREIGN KEY (tenant, call_id) REFERENCES calls (tenant, call_id)
+    );
+    CREATE TABLE library (
+        id {serial},
+        tenant TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        utterance_id TEXT,
+        start_ts DOUBLE PRECISION,
+        title TEXT NOT NULL,
+        note TEXT NOT NULL,
+        shared_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        FOREIGN KEY (tenant, call_id) REFERENCES calls (tenant, call_id)
+    );
+    CREATE INDEX library_by_tenant ON library (tenant, id);
+    """,
 )
 
 _SQLITE_RUBRIC_GUARD = """

@@ -20,7 +20,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from cloud_sync.contract import CallManifest, Comment, SearchHit, UploadState, WireUtterance
+from cloud_sync.contract import (
+    CallManifest,
+    Comment,
+    LibraryEntry,
+    NewLibraryEntry,
+    Report,
+    SearchHit,
+    UploadState,
+    WireUtterance,
+)
 from rubric_cache.errors import RubricNotFound, VersionConflict
 from rubric_cache.schema import Rubric, RubricContent
 from rubric_cache.store import next_version, rubric_from_row, rubric_row
@@ -92,6 +101,10 @@ class CloudStore(Protocol):
     def audio(self, tenant: str, call_id: str) -> bytes: ...
     def calls(self, tenant: str) -> list[UploadState]: ...
     def add_comment(self, tenant: str, call_id: str, utterance_id: str, author: str, body: str) -> Comment: ...
+    def put_report(self, tenant: str, report: Report) -> None: ...
+    def report(self, tenant: str, call_id: str, rubric_ref: str | None = None) -> Report: ...
+    def share(self, tenant: str, entry: NewLibraryEntry, shared_by: str) -> LibraryEntry: ...
+    def library(self, tenant: str) -> list[LibraryEntry]: ...
     def comments(self, tenant: str, call_id: str) -> list[Comment]: ...
     def index_call(
         self, tenant: str, call_id: str, utterances: Sequence[WireUtterance], vectors: np.ndarray
@@ -372,6 +385,71 @@ class SqlCloudStore:
                 author=r[2],
                 body=r[3],
                 created_at=datetime.fromisoformat(r[4]),
+            )
+            for r in rows
+        ]
+
+    # -- reports and the library -------------------------------------------------------------------
+
+    def put_report(self, tenant: str, report: Report) -> None:
+        """Keep a call's report against one rubric version (the same version again replaces it)."""
+        with self.tx(write=True) as t:
+            t.q(
+                "INSERT INTO reports VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, call_id, rubric_ref) DO UPDATE"
+                " SET created_at = excluded.created_at, report = excluded.report",
+                (tenant, report.call_id, report.rubric_ref, report.created_at.isoformat(), report.model_dump_json()),
+            )
+
+    def report(self, tenant: str, call_id: str, rubric_ref: str | None = None) -> Report:
+        """A call's report against ``rubric_ref``, or its newest one."""
+        sql = "SELECT report FROM reports WHERE tenant = ? AND call_id = ?"
+        params: list[object] = [tenant, call_id]
+        if rubric_ref is not None:
+            sql += " AND rubric_ref = ?"
+            params.append(rubric_ref)
+        with self.tx() as t:
+            row = t.q(sql + " ORDER BY created_at DESC LIMIT 1", params).fetchone()
+        if row is None:
+            raise NotFound(f"no report on call {call_id} yet" + (f" against {rubric_ref}" if rubric_ref else ""))
+        return Report.model_validate_json(row[0])
+
+    def share(self, tenant: str, entry: NewLibraryEntry, shared_by: str) -> LibraryEntry:
+        """Add a call (or one of its utterances) to the tenant's library of teaching examples."""
+        manifest = self.manifest(tenant, entry.call_id)
+        start_ts = None
+        if entry.utterance_id is not None:
+            found = [u for u in (*manifest.second_pass, *manifest.utterances) if u.id == entry.utterance_id]
+            if not found:
+                raise NotFound(f"call {entry.call_id} has no utterance {entry.utterance_id}")
+            start_ts = found[0].start_ts
+        created_at = now_iso()
+        with self.tx(write=True) as t:
+            row = t.q(
+                "INSERT INTO library (tenant, call_id, utterance_id, start_ts, title, note, shared_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (tenant, entry.call_id, entry.utterance_id, start_ts, entry.title, entry.note, shared_by, created_at),
+            ).fetchone()
+        return LibraryEntry(id=row[0], call_id=entry.call_id, utterance_id=entry.utterance_id, start_ts=start_ts,
+                            title=entry.title, note=entry.note, shared_by=shared_by,
+                            created_at=datetime.fromisoformat(created_at))  # fmt: skip
+
+    def library(self, tenant: str) -> list[LibraryEntry]:
+        with self.tx() as t:
+            rows = t.q(
+                "SELECT id, call_id, utterance_id, start_ts, title, note, shared_by, created_at FROM library"
+                " WHERE tenant = ? ORDER BY id DESC",
+                (tenant,),
+            ).fetchall()
+        return [
+            LibraryEntry(
+                id=r[0],
+                call_id=r[1],
+                utterance_id=r[2],
+                start_ts=r[3],
+                title=r[4],
+                note=r[5],
+                shared_by=r[6],
+                created_at=datetime.fromisoformat(r[7]),
             )
             for r in rows
         ]

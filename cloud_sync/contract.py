@@ -145,9 +145,10 @@ class StepAssessment(_Wire):
 
 
 class Claim(_Wire):
-    """One coaching point: a strength, a miss, or an unusual moment a fixed taxonomy would not catch."""
+    """One coaching point: a strength, a miss, a notable moment (of the live coach's types), or an unusual
+    moment a fixed taxonomy would not catch."""
 
-    kind: Literal["strength", "miss", "unusual"]
+    kind: Literal["strength", "miss", "moment", "unusual"]
     text: str
     moment_type: str | None = None
     """The live coach's moment type this point is an instance of, if any (it fixes whose words it needs)."""

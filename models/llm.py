@@ -105,6 +105,8 @@ class LocalLlm:
         """Evaluate and keep the KV state of ``prefix``; later calls start from it. Returns tokens."""
         with self._lock:
             tokens = self.tokenize(prefix, add_bos=True)
+            if tokens == self._prefix_tokens and self._prefix_state is not None:
+                return len(tokens)  # primed already: later calls restore its state when they need it
             self._llm.reset()
             cached = self._cached_state_path(tokens)
             state = _read_state(cached) if cached is not None else None

@@ -144,9 +144,9 @@ def bench_store(store: str, args: argparse.Namespace) -> list[dict[str, object]]
         token = subprocess.run(issue, check=True, cwd=REPO, capture_output=True, text=True).stdout.strip()
         port = _free_port()
         quiet = {"cwd": REPO, "env": {**os.environ}, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        server = subprocess.Popen([*admin, "serve", "--port", str(port)], **quiet)  # type: ignore[call-overload]
+        server = subprocess.Popen([*admin, "serve", "--port", str(port), "--no-deep-dive"], **quiet)  # type: ignore[call-overload]
         # SQLite runs its index jobs inside the server; Postgres in a worker process, as a fleet does.
-        worker = subprocess.Popen([*admin, "worker"], **quiet) if store == "postgres" else None  # type: ignore[call-overload]
+        worker = subprocess.Popen([*admin, "worker", "--no-deep-dive"], **quiet) if store == "postgres" else None  # type: ignore[call-overload]
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(200):

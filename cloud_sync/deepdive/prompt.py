@@ -55,8 +55,9 @@ Answer with JSON only, in the given schema:
 - steps: for every rubric step, whether the rep covered it, a score (0 = missed, 1 = weak, 2 = adequate,
   3 = strong), one or two sentences of reasoning, and citations of the rep's own words that show it.
   A missed step usually has no citation.
-- points: the coaching points a manager most needs (strengths, misses, and unusual moments that no
-  fixed checklist would catch), each with the moment type it is an instance of (or "none").
+- points: the coaching points a manager most needs (strengths, misses, notable moments of the types
+  below, and unusual moments that no fixed checklist would catch), each with the moment type it is an
+  instance of (or "none").
 - candidates: recurring kinds of moment this call suggests a live coach could learn to catch (or none).
 
 Every citation names one utterance exactly as the transcript shows it: its id, its start and end times,
@@ -146,7 +147,7 @@ def answer_schema(rubric: RubricContent, utterance_ids: Sequence[str], limits: A
         "additionalProperties": False,
         "required": ["kind", "text", "moment_type", "citations"],
         "properties": {
-            "kind": {"enum": ["strength", "miss", "unusual"]},
+            "kind": {"enum": ["strength", "miss", "moment", "unusual"]},
             "text": {"type": "string", "maxLength": limits.max_reasoning_chars},
             "moment_type": {"enum": [*MOMENTS, "none"]},
             "citations": citations(1),

@@ -1,27 +1,51 @@
 """Deep-dive providers behind one interface: Claude through the Anthropic SDK (the default when a key is
 configured) and the local llama.cpp model (offline, the embedded default).
 
-Both read the same prefix (instructions and rubric) and transcript and answer in the same schema.
-Claude reads a whole call at once, the prefix in its prompt cache. The local model's context is
-smaller: a long call is cut into parts that each fit beside the prefix and the answer, each part is
-reviewed on its own (the prefix's KV state reused), and the parts' answers are merged.
+Both answer in the same schema. Claude reads the whole call at once, the prefix (instructions and
+rubric) in its prompt cache, and writes the whole review as structured output.
+
+The local model is a 1.5B model on a CPU: asked for the whole review in one go it wrote a long
+summary and marked every step missed (hvac-02). So it is asked small, closed questions instead, each
+under a grammar: the transcript is evaluated once with the prefix (its KV state kept), then for every
+rubric step "which of the rep's utterances shows it, or none", for every customer-side moment type
+"which customer utterance is one, or none", a score, and a sentence of reasoning. It cites by
+choosing an utterance id from the call, so its citations' times, speaker and quote are those of the
+utterance it chose (the verifier still checks the speaker's side and confidence). A call too long
+for its context is reviewed in consecutive parts and the parts' answers merged.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from cloud_sync.contract import TokenUsage
-from cloud_sync.deepdive.prompt import conversation
+from cloud_sync.contract import MOMENT_SIDE, TokenUsage, WireUtterance
+from cloud_sync.deepdive.prompt import MOMENTS, conversation
 from models.errors import ModelError
+from rubric_cache.schema import RubricContent
 
 
 class DeepDiveError(ModelError):
     """The model gave no usable review (unreachable, refused, malformed)."""
+
+    def __init__(self, reason: str, fix: str, transient: bool = False) -> None:
+        super().__init__(reason, fix)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class DeepDiveRequest:
+    prefix: str
+    """Instructions, rubric and moment types: the same for every call against this rubric."""
+    lines: Sequence[str]
+    """The transcript, one line per utterance (``prompt.transcript_lines``)."""
+    schema: dict[str, Any]
+    """The answer's JSON schema (``prompt.answer_schema``)."""
+    rubric: RubricContent
+    utterances: Sequence[WireUtterance]
+    """The utterances the lines show, in order (what citations may name)."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +60,7 @@ class ProviderAnswer:
 class DeepDiveProvider(Protocol):
     name: Literal["claude", "local"]
 
-    def answer(self, prefix: str, lines: Sequence[str], schema: dict[str, Any]) -> ProviderAnswer: ...
+    def answer(self, request: DeepDiveRequest) -> ProviderAnswer: ...
 
 
 class ClaudeDeepDive:
@@ -46,13 +70,13 @@ class ClaudeDeepDive:
         """``client``: a ``models.claude.ClaudeClient``."""
         self._client = client
 
-    def answer(self, prefix: str, lines: Sequence[str], schema: dict[str, Any]) -> ProviderAnswer:
+    def answer(self, request: DeepDiveRequest) -> ProviderAnswer:
         from models.claude import ClaudeError
 
         try:
-            a = self._client.structured(prefix, conversation(lines), schema)
+            a = self._client.structured(request.prefix, conversation(request.lines), request.schema)
         except ClaudeError as exc:
-            raise DeepDiveError(exc.reason, exc.fix) from exc
+            raise DeepDiveError(exc.reason, exc.fix, exc.transient) from exc
         usage = TokenUsage(input_tokens=a.input_tokens, cache_write_tokens=a.cache_write_tokens,
                            cache_read_tokens=a.cache_read_tokens, output_tokens=a.output_tokens)  # fmt: skip
         return ProviderAnswer(a.data, a.model, usage)
@@ -60,12 +84,28 @@ class ClaudeDeepDive:
 
 @dataclass(frozen=True)
 class LocalDeepDiveSettings:
-    max_answer_tokens: int = 2500
-    """Room kept for the answer in the context; a longer one is cut off and refused."""
+    reasoning_tokens: int = 40
+    """Longest sentence of reasoning (a step's, a point's)."""
+    summary_tokens: int = 90
+    answer_room: int = 400
+    """Context kept free after the transcript for one question and its answer."""
     chat_open: str = "<|im_start|>system\n"
     chat_user: str = "<|im_end|>\n<|im_start|>user\n"
     chat_assistant: str = "<|im_end|>\n<|im_start|>assistant\n"
     """The model's chat format (ChatML, as Qwen2.5 was tuned on)."""
+    point_kinds: dict[str, str] = field(
+        default_factory=lambda: {
+            "price_objection_unaddressed": "miss",
+            "question_unanswered": "miss",
+            "decision_maker_objection": "moment",
+            "competitor_mentioned": "moment",
+            "buying_signal": "moment",
+        }
+    )
+    """The customer-side moments it looks for, and the kind of coaching point each makes."""
+    min_citable_words: int = 4
+    """Shorter utterances ("Mm-hm.", "Okay.") are not offered as evidence: on its own a backchannel shows
+    nothing, and the small model picked them when it found nothing better."""
 
 
 class LocalDeepDive:
@@ -74,58 +114,124 @@ class LocalDeepDive:
     def __init__(
         self,
         llm: Any,
-        grammar: Callable[[dict[str, Any]], str],
+        choice_grammar: Callable[[list[str]], str],
         settings: LocalDeepDiveSettings | None = None,
     ) -> None:
-        """``llm``: a ``models.llm.LocalLlm`` (with a context large enough for the prefix, a part and the
-        answer); ``grammar``: JSON schema → GBNF (``models.llm.json_grammar``)."""
+        """``llm``: a ``models.llm.LocalLlm``; ``choice_grammar``: labels → GBNF admitting one of them
+        (``models.llm.choice_grammar``)."""
         self._llm = llm
-        self._grammar = grammar
+        self._choice = choice_grammar
         self.settings = settings or LocalDeepDiveSettings()
+        self._usage = TokenUsage()
 
-    def answer(self, prefix: str, lines: Sequence[str], schema: dict[str, Any]) -> ProviderAnswer:
-        s = self.settings
-        primed = self._llm.prime(f"{s.chat_open}{prefix}{s.chat_user}")
-        parts = self._parts(lines, primed)
-        grammar = self._grammar(schema)
-        answers, usage = [], TokenUsage()
-        for n, part in enumerate(parts, start=1):
-            suffix = conversation(part, (n, len(parts)) if len(parts) > 1 else None) + s.chat_assistant
-            done = self._llm.complete(suffix, grammar=grammar, max_tokens=s.max_answer_tokens)
-            try:
-                answers.append(json.loads(done.text))
-            except json.JSONDecodeError as exc:
-                raise DeepDiveError(
-                    f"the local model's review of part {n} is not complete JSON ({done.completion_tokens} tokens)",
-                    "raise LocalDeepDiveSettings.max_answer_tokens",
-                ) from exc
-            usage = TokenUsage(
-                input_tokens=usage.input_tokens + done.prompt_tokens - done.reused_tokens,
-                cache_read_tokens=usage.cache_read_tokens + done.reused_tokens,
-                output_tokens=usage.output_tokens + done.completion_tokens,
-            )
+    def answer(self, request: DeepDiveRequest) -> ProviderAnswer:
+        self._usage = TokenUsage()
+        parts = self._parts(request)
+        answers = [self._review_part(request, part, n, len(parts)) for n, part in enumerate(parts, start=1)]
         model = getattr(self._llm, "model_path", None)
-        return ProviderAnswer(merge_answers(answers), getattr(model, "name", "local"), usage, len(parts))
+        return ProviderAnswer(merge_answers(answers), getattr(model, "name", "local"), self._usage, len(parts))
 
-    def _parts(self, lines: Sequence[str], prefix_tokens: int) -> list[list[str]]:
-        """Consecutive runs of lines, each fitting the context beside the prefix and the answer."""
-        room = self._llm.settings.n_ctx - prefix_tokens - self.settings.max_answer_tokens - 64
+    def _parts(self, request: DeepDiveRequest) -> list[list[int]]:
+        """Consecutive runs of line indices, each fitting the context beside the prefix and a question."""
+        room = self._llm.settings.n_ctx - len(self._llm.tokenize(request.prefix)) - self.settings.answer_room - 64
         if room < 200:
             raise DeepDiveError(
-                f"the prefix ({prefix_tokens} tokens) leaves no room for the transcript in n_ctx="
-                f"{self._llm.settings.n_ctx}",
+                f"the prefix leaves no room for the transcript in n_ctx={self._llm.settings.n_ctx}",
                 "give the local model a larger context (LlmSettings.n_ctx)",
             )
-        parts: list[list[str]] = [[]]
+        parts: list[list[int]] = [[]]
         used = 0
-        for line in lines:
+        for n, line in enumerate(request.lines):
             cost = len(self._llm.tokenize(line + "\n"))
             if parts[-1] and used + cost > room:
                 parts.append([])
                 used = 0
-            parts[-1].append(line)
+            parts[-1].append(n)
             used += cost
         return parts
+
+    def _review_part(self, request: DeepDiveRequest, part: list[int], n: int, of: int) -> dict[str, Any]:
+        s = self.settings
+        lines = [request.lines[i] for i in part]
+        said = [request.utterances[i] for i in part]
+        self._llm.prime(f"{s.chat_open}{request.prefix}{s.chat_user}{conversation(lines, (n, of) if of > 1 else None)}")
+        citable = [u for u in said if len(u.text.split()) >= s.min_citable_words]
+        rep_ids = [u.id for u in citable if u.role == "rep"]
+        customer_ids = [u.id for u in citable if u.role in ("customer", "other")]
+        by_id = {u.id: u for u in said}
+        steps = {}
+        for step in request.rubric.steps:
+            chosen = self._pick(
+                f"Rubric step {step.id} ({step.name}: {step.description}) Which one of the rep's utterances best "
+                "shows the rep doing this step? Answer with its utterance id, or none if the rep never did it.",
+                rep_ids,
+            )
+            if chosen is None:
+                steps[step.id] = {"covered": False, "score": 0, "reasoning": "Not found in the call.", "citations": []}
+                continue
+            u = by_id[chosen]
+            score = self._pick(
+                f"Rubric step {step.id} is shown in {u.id}. How well did the rep do it, from 1 (weak) to 3 (strong)?",
+                ["1", "2", "3"],
+            )
+            steps[step.id] = {
+                "covered": True,
+                "score": int(score or 1),
+                "reasoning": self._sentence(f"In one sentence, what did the rep do well or badly in step {step.id}?"),
+                "citations": [_citation(u)],
+            }
+        points = []
+        for moment, kind in s.point_kinds.items():
+            chosen = self._pick(
+                f"Moment type {moment}: {MOMENTS[moment]}. Which one of the customer's utterances is such a moment? "
+                "Answer with its utterance id, or none if there is none.",
+                customer_ids,
+            )
+            if chosen is not None and MOMENT_SIDE[moment] == "customer":
+                u = by_id[chosen]
+                text = self._sentence(f"In one sentence, coach the rep on {u.id} ({moment}).")
+                points.append({"kind": kind, "text": text, "moment_type": moment, "citations": [_citation(u)]})
+        best = self._pick("Which one of the rep's utterances is the best thing the rep did here? Answer with its id.",
+                          rep_ids)  # fmt: skip
+        if best is not None:
+            text = self._sentence(f"In one sentence, why is {best} good selling?")
+            points.append(
+                {"kind": "strength", "text": text, "moment_type": "none", "citations": [_citation(by_id[best])]}
+            )
+        summary = self._sentence(
+            "In two or three sentences, how did this part of the call go?", self.settings.summary_tokens
+        )
+        return {"summary": summary, "steps": steps, "points": points, "candidates": []}
+
+    def _pick(self, question: str, options: list[str]) -> str | None:
+        """One of ``options`` or None ("none"), under a grammar."""
+        labels = [*options, "none"]
+        done = self._ask(question, self._choice(labels), 8)
+        answer = done.strip()
+        return answer if answer in options else None
+
+    def _sentence(self, question: str, max_tokens: int | None = None) -> str:
+        text = self._ask(question, None, max_tokens or self.settings.reasoning_tokens).strip()
+        cut = max(text.rfind(". "), text.rfind(".\n"))
+        return text if text.endswith(".") or cut < 0 else text[: cut + 1]
+
+    def _ask(self, question: str, grammar: str | None, max_tokens: int) -> str:
+        s = self.settings
+        done = self._llm.complete(f"\n\n{question}{s.chat_assistant}", grammar=grammar, max_tokens=max_tokens)
+        self._usage = TokenUsage(
+            input_tokens=self._usage.input_tokens + done.prompt_tokens - done.reused_tokens,
+            cache_read_tokens=self._usage.cache_read_tokens + done.reused_tokens,
+            output_tokens=self._usage.output_tokens + done.completion_tokens,
+        )
+        return str(done.text)
+
+
+def _citation(u: WireUtterance) -> dict[str, Any]:
+    """A citation of the whole utterance (its first 25 words): the local model cites by choosing an id."""
+    words = u.text.split()
+    quote = " ".join(words[:25]) + (" ..." if len(words) > 25 else "")
+    return {"utterance_id": u.id, "start_ts": u.start_ts, "end_ts": u.end_ts, "speaker_id": u.speaker_id,
+            "quote": quote}  # fmt: skip
 
 
 def merge_answers(answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -152,9 +258,7 @@ def merge_answers(answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"summary": summary, "steps": steps, "points": points, "candidates": candidates}
 
 
-def timed(
-    provider: DeepDiveProvider, prefix: str, lines: Sequence[str], schema: dict[str, Any]
-) -> tuple[ProviderAnswer, float]:
+def timed(provider: DeepDiveProvider, request: DeepDiveRequest) -> tuple[ProviderAnswer, float]:
     started = time.perf_counter()
-    answer = provider.answer(prefix, lines, schema)
+    answer = provider.answer(request)
     return answer, time.perf_counter() - started

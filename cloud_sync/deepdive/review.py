@@ -19,7 +19,7 @@ from cloud_sync.contract import (
     TaxonomyCandidate,
 )
 from cloud_sync.deepdive.prompt import AnswerLimits, answer_schema, prefix, transcript_lines
-from cloud_sync.deepdive.providers import DeepDiveProvider, timed
+from cloud_sync.deepdive.providers import DeepDiveProvider, DeepDiveRequest, timed
 from cloud_sync.deepdive.verify import GroundingVerifier, VerifierSettings, canonical_utterances
 from rubric_cache.errors import RubricNotFound
 from rubric_cache.schema import RubricContent
@@ -41,7 +41,8 @@ class DeepDive:
         utterances = [u for u in canonical_utterances(manifest) if u.text.strip()]
         lines = transcript_lines(manifest, utterances, self.settings.verifier.min_speaker_confidence)
         schema = answer_schema(rubric, [u.id for u in utterances], self.settings.limits)
-        answer, seconds = timed(self.provider, prefix(rubric), lines, schema)
+        request = DeepDiveRequest(prefix(rubric), lines, schema, rubric, utterances)
+        answer, seconds = timed(self.provider, request)
         verifier = GroundingVerifier(utterances, self.settings.verifier)
         steps, points, candidates, notes = read_answer(answer.data, rubric)
         steps = [verifier.check_step(s) for s in steps]

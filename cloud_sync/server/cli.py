@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument(
+        "--deep-dive",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="review each complete call (Claude when ANTHROPIC_API_KEY is set, else the local model)",
+    )
+    serve.add_argument(
         "--worker",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -47,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker = sub.add_parser("worker", help="run queued jobs (Postgres: any number of these, anywhere)")
     worker.add_argument("--once", action="store_true", help="run what is due now, then exit")
+    worker.add_argument(
+        "--deep-dive",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="take deep-dive jobs too (Claude when ANTHROPIC_API_KEY is set, else the local model)",
+    )
     sub.add_parser("migrate", help="create or upgrade the store's schema (and the job queue's)")
     tenant = sub.add_parser("tenant", help="tenants").add_subparsers(dest="tenant_command", required=True)
     create = tenant.add_parser("create", help="add a tenant (a company)")
@@ -87,10 +99,12 @@ def open_store(args: argparse.Namespace) -> SqlCloudStore:
 
 def open_jobs(args: argparse.Namespace, store: SqlCloudStore, embedder: TextEmbedder | None = None) -> JobQueue:
     """SQLite: the in-process queue in the same file. Postgres: procrastinate on the same database.
-    The embedder is loaded when a job first needs it (listing jobs needs none)."""
+    Models load when a job first needs them (listing jobs needs none)."""
+    from cloud_sync.deepdive.factory import make_deep_dive
     from cloud_sync.server.tasks import call_handlers
 
-    handlers = call_handlers(store, (lambda: embedder) if embedder is not None else load_embedder)
+    reviews = make_deep_dive if getattr(args, "deep_dive", True) else None
+    handlers = call_handlers(store, (lambda: embedder) if embedder is not None else load_embedder, reviews)
     if args.postgres:
         from cloud_sync.server.procrastinate_jobs import ProcrastinateJobQueue
 

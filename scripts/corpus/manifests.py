@@ -8,6 +8,7 @@ import hashlib
 from datetime import UTC, datetime
 
 from cloud_sync.contract import AudioManifest, CallManifest, WireUtterance
+from rubric_cache.starter import starter_rubric
 from scripts.corpus.schema import Call
 
 SECONDS_PER_WORD = 0.4
@@ -15,6 +16,7 @@ _RATE = 16_000
 
 
 def corpus_manifest(call: Call, rep_id: str, call_id: str | None = None) -> tuple[CallManifest, bytes]:
+    """The call pinned to its trade's starter rubric, as a device with no tenant rubric pins it."""
     audio = bytes(2 * _RATE)  # one second of silence, pcm_s16le
     utterances = []
     at = 0.0
@@ -41,6 +43,7 @@ def corpus_manifest(call: Call, rep_id: str, call_id: str | None = None) -> tupl
         started_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
         ended_at=None,
         end_s=round(at, 2),
+        rubric_ref=f"starter:{call.trade}@{starter_rubric(call.trade).fingerprint()[:12]}",
         utterances=tuple(utterances),
         audio=AudioManifest(rate_hz=_RATE, bytes=len(audio), sha256=hashlib.sha256(audio).hexdigest()),
     )

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import uvicorn
 
+from cloud_sync.deepdive.review import DeepDive
 from cloud_sync.server.app import create_app
 from cloud_sync.server.jobs import InProcessJobQueue, JobQueue, JobSettings
 from cloud_sync.server.postgres_store import PostgresCloudStore
@@ -43,8 +44,10 @@ class StoreKind:
     dsn: str | None
     """The Postgres DSN (jobs on procrastinate), or None (SQLite, jobs in-process)."""
 
-    def make_jobs(self, store: SqlCloudStore, embedder: TextEmbedder) -> JobQueue:
-        handlers = call_handlers(store, lambda: embedder)
+    def make_jobs(
+        self, store: SqlCloudStore, embedder: TextEmbedder, deep_dive: Callable[[], DeepDive] | None = None
+    ) -> JobQueue:
+        handlers = call_handlers(store, lambda: embedder, deep_dive)
         if self.dsn is not None:
             return ProcrastinateJobQueue(self.dsn, handlers, FAST_JOBS)
         return InProcessJobQueue(store, handlers, FAST_JOBS)
@@ -53,9 +56,12 @@ class StoreKind:
 class LoopbackServer:
     """uvicorn in a thread; ``stop`` and ``start`` again on the same port and database (a restart)."""
 
-    def __init__(self, kind: StoreKind, embedder: TextEmbedder) -> None:
+    def __init__(
+        self, kind: StoreKind, embedder: TextEmbedder, deep_dive: Callable[[], DeepDive] | None = None
+    ) -> None:
         self.kind = kind
         self.embedder = embedder
+        self.deep_dive = deep_dive
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -68,7 +74,7 @@ class LoopbackServer:
 
     def start(self) -> None:
         self.store = self.kind.make_store()
-        self.jobs = self.kind.make_jobs(self.store, self.embedder)
+        self.jobs = self.kind.make_jobs(self.store, self.embedder, self.deep_dive)
         self.jobs.start()
         app = create_app(self.store, jobs=self.jobs, embedder=self.embedder)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")

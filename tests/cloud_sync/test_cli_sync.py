@@ -48,7 +48,7 @@ def test_admin_a_tenant_then_sync_from_the_edge_command(tmp_path: Path) -> None:
     ).stdout.strip()
 
     port = _free_port()
-    server = subprocess.Popen([sys.executable, *cloud, "serve", "--port", str(port)], cwd=REPO,
+    server = subprocess.Popen([sys.executable, *cloud, "serve", "--port", str(port), "--no-deep-dive"], cwd=REPO,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"

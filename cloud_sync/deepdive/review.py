@@ -135,18 +135,21 @@ class RubricSource:
     def pinned(self, tenant: str, manifest: CallManifest) -> tuple[str, RubricContent]:
         """The rubric the call was made with (its pin), so a report scores what the rep was coached on; a
         call with no pin, the tenant's active one."""
-        ref = manifest.rubric_ref
-        if ref is None:
+        if manifest.rubric_ref is None:
             return self.active(tenant)
+        return manifest.rubric_ref, self.by_ref(tenant, manifest.rubric_ref)
+
+    def by_ref(self, tenant: str, ref: str) -> RubricContent:
+        """The rubric a ref names: "tenant@3", or "starter:hvac@<fingerprint>" (the app's starter)."""
         if ref.startswith("starter:"):
             trade = ref.removeprefix("starter:").split("@", 1)[0]
             if trade not in TRADES:
                 raise RubricNotFound(tenant, None, [])
-            return ref, starter_rubric(trade)
+            return starter_rubric(trade)
         owner, _, version = ref.rpartition("@")
         if owner != tenant or not version.isdigit():
             raise RubricNotFound(tenant, None, self._rubrics.versions(tenant))
-        return ref, self._rubrics.get(tenant, int(version)).content
+        return self._rubrics.get(tenant, int(version)).content
 
     def active(self, tenant: str) -> tuple[str, RubricContent]:
         """The tenant's active version (re-scoring after a rubric change)."""

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
@@ -36,6 +37,7 @@ from cloud_sync.contract import (
     UploadState,
 )
 from cloud_sync.server.jobs import JobInfo, JobKind, JobQueue, JobStatus
+from cloud_sync.server.pages import SESSION_COOKIE, add_pages
 from cloud_sync.server.store import CloudStore, NotFound, Principal, Role, StoreConflict
 from cloud_sync.server.tasks import TextEmbedder
 from rubric_cache.errors import RubricError, RubricNotFound, UnchangedRubric, VersionConflict
@@ -54,6 +56,8 @@ class ServerSettings:
     max_manifest_bytes: int = 16 << 20
     """Largest manifest (JSON) accepted: 16 MiB holds a 4-hour call's transcripts many times over."""
     max_chunk_bytes: int = MAX_CHUNK_BYTES
+    audio_cache_dir: FilePath | None = None
+    """Where calls' audio is kept as WAV for the report page's player (None: a temporary directory)."""
 
 
 CallId = Annotated[str, Path(pattern=CALL_ID_PATTERN, description="the call's id, as its manifest gives it")]
@@ -120,10 +124,18 @@ def create_app(
         body = {"error": "unauthenticated", "message": message}
         return HTTPException(401, body, headers={"WWW-Authenticate": "Bearer"})
 
-    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
-        if authorization is None or not authorization.startswith("Bearer "):
+    def authenticate(token: str) -> Principal | None:
+        return store.principal(token_sha256(token), datetime.now(UTC))
+
+    def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+        """The bearer token's owner; a signed-in browser's session cookie counts as the same token."""
+        if authorization is not None and authorization.startswith("Bearer "):
+            token = authorization.removeprefix("Bearer ").strip()
+        elif (cookie := request.cookies.get(SESSION_COOKIE)) is not None:
+            token = cookie
+        else:
             raise unauthenticated("send Authorization: Bearer TOKEN")
-        who = store.principal(token_sha256(authorization.removeprefix("Bearer ").strip()), datetime.now(UTC))
+        who = authenticate(token)
         if who is None:
             raise unauthenticated("the token is unknown, revoked or expired")
         return who
@@ -249,6 +261,7 @@ def create_app(
             raise NotFound(f"no job {job_id}")
         return jobs.retry(who.tenant, job_id)
 
+    add_pages(app, store, authenticate, reader, s.audio_cache_dir)
     member = uploader  # every role of the tenant
 
     @app.get("/v1/rubrics/active", response_model=Rubric, responses={404: {"model": ApiError}})

@@ -1,11 +1,13 @@
 """Corpus calls as the cloud receives them: a manifest whose utterances are the call's labelled lines,
-timed at a speaking pace, with a short silent audio track (search and reports need the words; the
-audio's content does not matter to them)."""
+timed at a speaking pace, with an audio track whose content does not matter (search and reports need
+the words; the report page needs something as long as the call to seek in)."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+
+import numpy as np
 
 from cloud_sync.contract import AudioManifest, CallManifest, WireUtterance
 from rubric_cache.starter import starter_rubric
@@ -15,9 +17,12 @@ SECONDS_PER_WORD = 0.4
 _RATE = 16_000
 
 
-def corpus_manifest(call: Call, rep_id: str, call_id: str | None = None) -> tuple[CallManifest, bytes]:
-    """The call pinned to its trade's starter rubric, as a device with no tenant rubric pins it."""
-    audio = bytes(2 * _RATE)  # one second of silence, pcm_s16le
+def corpus_manifest(
+    call: Call, rep_id: str, call_id: str | None = None, full_audio: bool = False
+) -> tuple[CallManifest, bytes]:
+    """The call pinned to its trade's starter rubric, as a device with no tenant rubric pins it. Its
+    audio is one second of silence, or (``full_audio``) quiet noise as long as the call, for a player to
+    seek in."""
     utterances = []
     at = 0.0
     for u in call.utterances:
@@ -36,6 +41,11 @@ def corpus_manifest(call: Call, rep_id: str, call_id: str | None = None) -> tupl
             )
         )
         at += length + 0.3
+    if full_audio:
+        rng = np.random.default_rng(0)
+        audio = rng.normal(0, 30, int(at * _RATE)).astype("<i2").tobytes()
+    else:
+        audio = bytes(2 * _RATE)  # pcm_s16le
     manifest = CallManifest(
         call_id=call_id or call.id,
         rep_id=rep_id,

@@ -4,19 +4,22 @@ through the cloud's job queue, and the grounding verifier catching made-up citat
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from cloud_sync.client import SyncClient
-from cloud_sync.contract import Citation, Report
+from cloud_sync.contract import CallManifest, Citation, Report
 from cloud_sync.deepdive.prompt import AnswerLimits
 from cloud_sync.deepdive.providers import ClaudeDeepDive, LocalDeepDive
 from cloud_sync.deepdive.review import DeepDive, DeepDiveSettings, displayed
 from cloud_sync.deepdive.verify import GroundingVerifier, canonical_utterances
 from cloud_sync.server.jobs import JobKind, JobStatus, wait_for_jobs
+from cloud_sync.server.report_view import export_report
 from cloud_sync.server.sqlite_store import SqliteCloudStore
 from cloud_sync.server.store import Role
 from cloud_sync.server.tasks import TextEmbedder
@@ -33,6 +36,11 @@ from tests.cloud_sync.conftest import REP, LoopbackServer, StoreKind
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic"]  # fmt: skip
+ARTIFACTS = Path(os.environ.get("RIDEALONG_TEST_ARTIFACTS", REPO / "test-artifacts"))
+"""Where screenshots go (kept out of git; CI keeps the directory as the test output)."""
 SHORT = load_call(REPO / "tests" / "corpus" / "fixtures" / "short-call.json")
 # Bounds that keep the local model's one-shot JSON answer (the loopback's) to about a minute.
 BOUNDS = AnswerLimits(
@@ -109,40 +117,124 @@ def test_the_claude_path_runs_through_the_sdk_with_a_cached_prefix(llm: LocalLlm
     assert assert_injections_caught(first) >= 3
 
 
-def test_the_local_path_reviews_an_uploaded_call_in_the_job_queue(
-    llm: LocalLlm, text_embedder: TextEmbedder, tmp_path: Path
-) -> None:
-    """Upload → index and deep-dive jobs → the report over HTTP, scoped to the tenant's managers."""
-    kind = StoreKind(lambda: SqliteCloudStore(tmp_path / "cloud.db"), None)
+@dataclass
+class Reviewed:
+    """A cloud on SQLite whose job queue indexed and reviewed (local model) an uploaded corpus call."""
+
+    server: LoopbackServer
+    manifest: CallManifest
+    tokens: dict[str, str]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture(scope="module")
+def reviewed(
+    llm: LocalLlm, text_embedder: TextEmbedder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Reviewed]:
+    """Upload → index and deep-dive jobs → a stored report."""
+    db = tmp_path_factory.mktemp("cloud") / "cloud.db"
+    kind = StoreKind(lambda: SqliteCloudStore(db), None)
     server = LoopbackServer(kind, text_embedder, deep_dive=lambda: DeepDive(LocalDeepDive(llm, choice_grammar)))
     server.start()
     try:
         assert server.store is not None and server.jobs is not None
         for tenant in ("a", "b"):
             server.store.create_tenant(tenant, tenant)
-        rep = issue_token(server.store, "a", Role.REP, subject=REP)[1]
-        manager = {"Authorization": f"Bearer {issue_token(server.store, 'a', Role.MANAGER, subject='dana')[1]}"}
-        other = {"Authorization": f"Bearer {issue_token(server.store, 'b', Role.MANAGER, subject='eve')[1]}"}
-        manifest, audio = corpus_manifest(SHORT, REP)
-        with SyncClient(server.url, rep) as client:
+        tokens = {
+            "rep": issue_token(server.store, "a", Role.REP, subject=REP)[1],
+            "manager": issue_token(server.store, "a", Role.MANAGER, subject="dana")[1],
+            "b-manager": issue_token(server.store, "b", Role.MANAGER, subject="eve")[1],
+        }
+        manifest, audio = corpus_manifest(SHORT, REP, full_audio=True)
+        with SyncClient(server.url, tokens["rep"]) as client:
             client.upload(manifest, audio)
         jobs = wait_for_jobs(server.jobs, "a", timeout_s=900)
         assert {(j.kind, j.status) for j in jobs} == {(JobKind.INDEX_CALL, JobStatus.DONE),
                                                       (JobKind.DEEP_DIVE, JobStatus.DONE)}, jobs  # fmt: skip
-        with httpx.Client(base_url=server.url) as http:
-            r = http.get(f"/v1/calls/{manifest.call_id}/report", headers=manager)
-            assert r.status_code == 200, r.text
-            report = Report.model_validate(r.json())
-            assert http.get(f"/v1/calls/{manifest.call_id}/report", headers=other).status_code == 404
-            assert http.get(f"/v1/calls/{manifest.call_id}/report", headers={"Authorization": f"Bearer {rep}"}
-                            ).status_code == 403  # fmt: skip
-        assert report.provider == "local" and report.rubric_ref.startswith("starter:hvac")
-        assert report.claims > 0 and report.summary
-        assert_displayed_all_verify(report)
-        assert assert_injections_caught(report) >= 3
-        # The same job again does not pay for a second review of the same rubric version.
-        server.jobs.enqueue(JobKind.DEEP_DIVE, "a", manifest.call_id)
-        wait_for_jobs(server.jobs, "a", timeout_s=60)
-        assert server.store.report("a", manifest.call_id).created_at == report.created_at
+        yield Reviewed(server, manifest, tokens)
     finally:
         server.stop()
+
+
+def test_the_local_path_reviews_an_uploaded_call_in_the_job_queue(reviewed: Reviewed) -> None:
+    call_id, server = reviewed.manifest.call_id, reviewed.server
+    assert server.store is not None and server.jobs is not None
+    with httpx.Client(base_url=server.url) as http:
+        r = http.get(f"/v1/calls/{call_id}/report", headers=reviewed.auth("manager"))
+        assert r.status_code == 200, r.text
+        report = Report.model_validate(r.json())
+        assert http.get(f"/v1/calls/{call_id}/report", headers=reviewed.auth("b-manager")).status_code == 404
+        assert http.get(f"/v1/calls/{call_id}/report", headers=reviewed.auth("rep")).status_code == 403
+    assert report.provider == "local" and report.rubric_ref.startswith("starter:hvac")
+    assert report.claims > 0 and report.summary
+    assert_displayed_all_verify(report)
+    assert assert_injections_caught(report) >= 3
+    # The same job again does not pay for a second review of the same rubric version.
+    server.jobs.enqueue(JobKind.DEEP_DIVE, "a", call_id)
+    wait_for_jobs(server.jobs, "a", timeout_s=60)
+    assert server.store.report("a", call_id).created_at == report.created_at
+
+
+def test_the_report_page_in_a_real_browser(reviewed: Reviewed, tmp_path: Path) -> None:
+    """Sign in, click a citation (the player seeks to its start), comment on an utterance, share the call
+    to the library, and export the page; screenshots go to the test artifacts."""
+    from playwright.sync_api import sync_playwright
+
+    call_id, server = reviewed.manifest.call_id, reviewed.server
+    assert server.store is not None
+    shots = ARTIFACTS / "report-page"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(f"{server.url}/calls/{call_id}")
+        assert "/login" in page.url  # not signed in: sent to sign in first
+        page.fill("#token", reviewed.tokens["manager"])
+        page.click("#login button[type=submit]")
+        page.wait_for_url(f"**/calls/{call_id}")
+        page.wait_for_function("document.getElementById('player').readyState >= 1")
+        assert page.locator("#rubric-version").inner_text().startswith("starter:hvac")
+        page.screenshot(path=str(shots / "1-report.png"), full_page=True)
+
+        citation = page.locator("#points button.cite, #steps button.cite").last
+        start = float(citation.get_attribute("data-start") or "nan")
+        clicked = citation.get_attribute("data-utterance")
+        assert start > 0
+        citation.click()
+        page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {start}) < 0.01")
+        current = page.evaluate("document.getElementById('player').currentTime")
+        assert current == pytest.approx(start, abs=0.01)
+        playing = page.locator(".utt.playing")
+        assert playing.get_attribute("id") == f"utt-{clicked}"
+        page.screenshot(path=str(shots / "2-citation-played.png"))
+
+        line = page.locator("#utt-u004")
+        line.locator("button.comment-open").click()
+        line.locator("textarea").fill("Good question: it opened up the unit's history.")
+        line.locator("form button[type=submit]").click()
+        line.locator(".comment").wait_for()
+        assert "dana" in line.locator(".comment").inner_text()
+        page.screenshot(path=str(shots / "3-commented.png"))
+
+        page.click("#share summary")
+        page.fill("#share-form input[name=title]", "Finding the real problem before quoting")
+        page.check("#share-form input[name=at_moment]")
+        page.click("#share-form button[type=submit]")
+        page.locator("#share-result a").wait_for()
+        page.click("#share-result a")
+        page.wait_for_url("**/library")
+        entry = page.locator("#library tr.entry").first
+        assert "Finding the real problem before quoting" in entry.inner_text()
+        page.screenshot(path=str(shots / "4-library.png"))
+        browser.close()
+    comments = server.store.comments("a", call_id)
+    assert [(c.utterance_id, c.author) for c in comments] == [("u004", "dana")]
+    [shared] = server.store.library("a")
+    assert shared.utterance_id == clicked and shared.start_ts == start  # shared from the moment last played
+    # The static export: the same page with its audio beside it, no server needed.
+    page_file = export_report(server.store, "a", call_id, tmp_path / "export")
+    html = page_file.read_text()
+    assert 'src="audio.wav"' in html and "comment-open" not in html and (tmp_path / "export" / "audio.wav").exists()
+    print(f"screenshots: {sorted(str(p) for p in shots.iterdir())}")

@@ -80,12 +80,12 @@ def score_call(call: Call, report: Report) -> dict[str, Any]:
     ]  # fmt: skip
     injected = [inject(c, kind, speakers) for c in true_citations for kind in INJECTIONS]
     caught = sum(1 for c in injected if not verifier.check([c], None).verified)
-    rejected = [
-        p
-        for item in (*report.steps, *report.points, *report.candidates)
-        if item.check is not None and not item.check.verified
-        for p in item.check.problems
+    checks = [
+        *(s.check for s in report.steps),
+        *(p.check for p in report.points),
+        *(c.check for c in report.candidates),
     ]
+    rejected = [p for check in checks if check is not None and not check.verified for p in check.problems]
     return {
         "call": call.id,
         "audio_s": manifest.end_s,

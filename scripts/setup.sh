@@ -9,8 +9,9 @@ export RIDEALONG_HOME="${RIDEALONG_HOME:-$HOME/.cache/ridealong}"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 LLAMA_CPP_VERSION=0.3.36
-# dbus-daemon and dbus-bin: the private bus BlueZoo runs on in the BLE tests.
-DEBIAN_PACKAGES=(cmake g++ make espeak-ng sox libsox-fmt-all libportaudio2 dbus-daemon dbus-bin)
+# dbus-daemon and dbus-bin: the private bus BlueZoo runs on in the BLE tests; chromium: the browser
+# the report page is tested in (through Playwright).
+DEBIAN_PACKAGES=(cmake g++ make espeak-ng sox libsox-fmt-all libportaudio2 dbus-daemon dbus-bin chromium)
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -41,7 +42,7 @@ fi
 step "installing Python dependencies"
 .venv/bin/pip install --quiet --disable-pip-version-check --find-links "$RIDEALONG_HOME/wheels" \
   -e ".[speech,mic,llm,ble,cloud,eval,dev]" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
-.venv/bin/python -c "import sherpa_onnx, llama_cpp, onnxruntime, bleak, anthropic, fastapi" \
+.venv/bin/python -c "import sherpa_onnx, llama_cpp, onnxruntime, bleak, anthropic, fastapi, procrastinate, playwright" \
   || { echo "setup: Python dependencies failed to install" >&2; exit 1; }
 
 step "provisioning models into $RIDEALONG_HOME/models"

@@ -103,6 +103,12 @@ class LocalDeepDiveSettings:
         }
     )
     """The customer-side moments it looks for, and the kind of coaching point each makes."""
+    step_threshold: float = 0.5
+    """A step counts as covered when the model's probability of "yes" is at least this. (Asked "which
+    utterance shows it, or none", it almost never chose none: every step of hvac-02 was "covered".)
+    Calibrated on the dev split by ``scripts/calibrate_postcall.py``."""
+    moment_threshold: float = 0.5
+    """The same for a customer-side moment being in the call."""
     min_citable_words: int = 4
     """Shorter utterances ("Mm-hm.", "Okay.") are not offered as evidence: on its own a backchannel shows
     nothing, and the small model picked them when it found nothing better."""
@@ -150,58 +156,83 @@ class LocalDeepDive:
             used += cost
         return parts
 
-    def _review_part(self, request: DeepDiveRequest, part: list[int], n: int, of: int) -> dict[str, Any]:
+    def yes_probabilities(self, request: DeepDiveRequest) -> dict[str, float]:
+        """The model's "yes" for every rubric step and customer-side moment over the whole call (one part):
+        what ``scripts/calibrate_postcall.py`` sets the thresholds from."""
+        self._prime(request, list(range(len(request.lines))), 1, 1)
+        found = {step.id: self._yes(step_question(step)) for step in request.rubric.steps}
+        found |= {moment: self._yes(moment_question(moment)) for moment in self.settings.point_kinds}
+        return found
+
+    def _prime(self, request: DeepDiveRequest, part: list[int], n: int, of: int) -> None:
         s = self.settings
         lines = [request.lines[i] for i in part]
-        said = [request.utterances[i] for i in part]
         self._llm.prime(f"{s.chat_open}{request.prefix}{s.chat_user}{conversation(lines, (n, of) if of > 1 else None)}")
+
+    def _review_part(self, request: DeepDiveRequest, part: list[int], n: int, of: int) -> dict[str, Any]:
+        s = self.settings
+        said = [request.utterances[i] for i in part]
+        self._prime(request, part, n, of)
         citable = [u for u in said if len(u.text.split()) >= s.min_citable_words]
         rep_ids = [u.id for u in citable if u.role == "rep"]
         customer_ids = [u.id for u in citable if u.role in ("customer", "other")]
         by_id = {u.id: u for u in said}
         steps = {}
         for step in request.rubric.steps:
-            chosen = self._pick(
-                f"Rubric step {step.id} ({step.name}: {step.description}) Which one of the rep's utterances best "
-                "shows the rep doing this step? Answer with its utterance id, or none if the rep never did it.",
-                rep_ids,
-            )
-            if chosen is None:
+            yes = self._yes(step_question(step))
+            if yes < s.step_threshold or not rep_ids:
                 steps[step.id] = {"covered": False, "score": 0, "reasoning": "Not found in the call.", "citations": []}
                 continue
-            u = by_id[chosen]
+            u = by_id[self._pick(f"Which one of the rep's utterances best shows step {step.id}? Answer with its id.",
+                                 rep_ids) or rep_ids[0]]  # fmt: skip
             score = self._pick(
-                f"Rubric step {step.id} is shown in {u.id}. How well did the rep do it, from 1 (weak) to 3 (strong)?",
+                f'In {u.id} the rep said: "{u.text}". How well does it do step {step.id}, from 1 (weak) to 3 (strong)?',
                 ["1", "2", "3"],
             )
             steps[step.id] = {
                 "covered": True,
                 "score": int(score or 1),
-                "reasoning": self._sentence(f"In one sentence, what did the rep do well or badly in step {step.id}?"),
+                "reasoning": self._sentence(
+                    f'In {u.id} the rep said: "{u.text}". In one sentence, using only these words, how does it show '
+                    f"step {step.id} ({step.name})?"
+                ),
                 "citations": [_citation(u)],
             }
         points = []
         for moment, kind in s.point_kinds.items():
-            chosen = self._pick(
-                f"Moment type {moment}: {MOMENTS[moment]}. Which one of the customer's utterances is such a moment? "
-                "Answer with its utterance id, or none if there is none.",
-                customer_ids,
-            )
+            yes = self._yes(moment_question(moment))
+            if yes < s.moment_threshold or not customer_ids:
+                continue
+            chosen = self._pick(f"Which one of the customer's utterances is the {moment}? Answer with its id.",
+                                customer_ids)  # fmt: skip
             if chosen is not None and MOMENT_SIDE[moment] == "customer":
                 u = by_id[chosen]
-                text = self._sentence(f"In one sentence, coach the rep on {u.id} ({moment}).")
+                text = self._sentence(
+                    f'In {u.id} the customer said: "{u.text}". In one sentence, what should the rep take from it?'
+                )
                 points.append({"kind": kind, "text": text, "moment_type": moment, "citations": [_citation(u)]})
         best = self._pick("Which one of the rep's utterances is the best thing the rep did here? Answer with its id.",
                           rep_ids)  # fmt: skip
         if best is not None:
-            text = self._sentence(f"In one sentence, why is {best} good selling?")
-            points.append(
-                {"kind": "strength", "text": text, "moment_type": "none", "citations": [_citation(by_id[best])]}
-            )
+            u = by_id[best]
+            text = self._sentence(f'In {u.id} the rep said: "{u.text}". In one sentence, why is this good selling?')
+            points.append({"kind": "strength", "text": text, "moment_type": "none", "citations": [_citation(u)]})
         summary = self._sentence(
-            "In two or three sentences, how did this part of the call go?", self.settings.summary_tokens
+            "Using only what the transcript says, summarise the call in two sentences: what the customer needed "
+            "and how the visit ended.",
+            self.settings.summary_tokens,
         )
         return {"summary": summary, "steps": steps, "points": points, "candidates": []}
+
+    def _yes(self, question: str) -> float:
+        """The model's probability of "yes" over "no", read from one forward pass."""
+        choice = self._llm.choose(f"\n\n{question} Answer yes or no.{self.settings.chat_assistant}", ["yes", "no"], "")
+        self._usage = TokenUsage(
+            input_tokens=self._usage.input_tokens + choice.prompt_tokens - choice.reused_tokens,
+            cache_read_tokens=self._usage.cache_read_tokens + choice.reused_tokens,
+            output_tokens=self._usage.output_tokens,
+        )
+        return float(choice.probabilities["yes"])
 
     def _pick(self, question: str, options: list[str]) -> str | None:
         """One of ``options`` or None ("none"), under a grammar."""
@@ -211,7 +242,7 @@ class LocalDeepDive:
         return answer if answer in options else None
 
     def _sentence(self, question: str, max_tokens: int | None = None) -> str:
-        text = self._ask(question, None, max_tokens or self.settings.reasoning_tokens).strip()
+        text = self._ask(question, SENTENCES, max_tokens or self.settings.reasoning_tokens).strip()
         cut = max(text.rfind(". "), text.rfind(".\n"))
         return text if text.endswith(".") or cut < 0 else text[: cut + 1]
 
@@ -224,6 +255,18 @@ class LocalDeepDive:
             output_tokens=self._usage.output_tokens + done.completion_tokens,
         )
         return str(done.text)
+
+
+def step_question(step: Any) -> str:
+    return f"Rubric step {step.id} ({step.name}): {step.description} Did the rep do this in the call?"
+
+
+def moment_question(moment: str) -> str:
+    return f"Moment type {moment}: {MOMENTS[moment]}. Did this happen in the call?"
+
+
+SENTENCES = 'root ::= [A-Z] [^{}\\n"]*'
+"""Plain prose: the instructions ask the reviewer for JSON, and unconstrained it began its sentences with "{"."""
 
 
 def _citation(u: WireUtterance) -> dict[str, Any]:

@@ -3,6 +3,7 @@ verifier, and the result as a ``Report`` in which every claim carries its verifi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from cloud_sync.contract import (
     Report,
     StepAssessment,
     TaxonomyCandidate,
+    WireUtterance,
 )
 from cloud_sync.deepdive.prompt import AnswerLimits, answer_schema, prefix, transcript_lines
 from cloud_sync.deepdive.providers import DeepDiveProvider, DeepDiveRequest, timed
@@ -45,6 +47,7 @@ class DeepDive:
         answer, seconds = timed(self.provider, request)
         verifier = GroundingVerifier(utterances, self.settings.verifier)
         steps, points, candidates, notes = read_answer(answer.data, rubric)
+        summary, dropped = grounded_summary(str(answer.data.get("summary", "")), utterances)
         steps = [verifier.check_step(s) for s in steps]
         points = [verifier.check_claim(p) for p in points]
         candidates = [verifier.check_candidate(c) for c in candidates]
@@ -60,15 +63,30 @@ class DeepDive:
             model=answer.model,
             created_at=datetime.now(UTC),
             seconds=round(seconds, 2),
-            summary=str(answer.data.get("summary", "")).strip(),
+            summary=summary,
             steps=tuple(steps),
             points=tuple(points),
             candidates=tuple(candidates),
             claims=len(checked) + len(notes),
             verified=sum(1 for c in checked if c is not None and c.verified),
             usage=answer.usage,
-            notes=tuple(notes),
+            notes=tuple([*notes, *dropped]),
         )
+
+
+def grounded_summary(summary: str, utterances: Sequence[WireUtterance]) -> tuple[str, list[str]]:
+    """The summary cites nothing, so it is held to what can be checked: a sentence naming a number (a
+    price, a size, a date) that nobody said is dropped, and said so in the notes."""
+    said = {n.replace(",", "") for u in utterances for n in re.findall(r"\d[\d,]*(?:\.\d+)?", u.text)}
+    kept, dropped = [], []
+    for sentence in re.split(r"(?<=[.!?])\s+", summary.strip()):
+        numbers = [n.replace(",", "").rstrip(".") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", sentence)]
+        unsaid = [n for n in numbers if n not in said]
+        if unsaid:
+            dropped.append(f"summary: dropped a sentence naming {', '.join(unsaid)}, which nobody said: {sentence!r}")
+        elif sentence:
+            kept.append(sentence)
+    return " ".join(kept), dropped
 
 
 def read_answer(

@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     retry = jobs.add_parser("retry", help="queue a failed job again")
     retry.add_argument("--tenant", required=True)
     retry.add_argument("job_id", type=int)
+    report = sub.add_parser("report", help="deep-dive reports").add_subparsers(dest="report_command", required=True)
+    export = report.add_parser("export", help="a call's report page as static HTML beside its audio")
+    export.add_argument("--tenant", required=True)
+    export.add_argument("--out", type=Path, required=True, help="a directory (index.html and audio.wav go in it)")
+    export.add_argument("call_id")
     call = sub.add_parser("call", help="calls").add_subparsers(dest="call_command", required=True)
     discard = call.add_parser("discard", help="forget an unfinished, corrupt upload so the device sends it again")
     discard.add_argument("--tenant", required=True)
@@ -145,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "jobs":
             return jobs_command(args, open_jobs(args, store))
+        if args.command == "report":
+            from cloud_sync.server.report_view import export_report
+
+            print(f"wrote {export_report(store, args.tenant, args.call_id, args.out)}")
+            return 0
         if args.command == "call":
             store.discard_upload(args.tenant, args.call_id)
             print(f"the upload of call {args.call_id} is discarded; the device will send it again at its next sync")

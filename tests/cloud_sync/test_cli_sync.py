@@ -85,6 +85,10 @@ def test_admin_a_tenant_then_sync_from_the_edge_command(tmp_path: Path) -> None:
             time.sleep(0.2)
         hits = httpx.get(f"{url}/v1/search", params={"q": "line 3", "role": "customer"}, headers=auth).json()
         assert hits[0]["call_id"] == call_id and hits[0]["text"] == "line 3" and hits[0]["role"] == "customer"
+        exported = _run(*cloud, "report", "export", "--tenant", "acme", "--out", str(tmp_path / "page"), call_id)
+        assert exported.returncode == 0, exported.stderr
+        page = (tmp_path / "page" / "index.html").read_text()
+        assert "has not been reviewed yet" in page and (tmp_path / "page" / "audio.wav").stat().st_size > 44
     finally:
         server.terminate()
         server.wait(10)

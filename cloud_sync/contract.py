@@ -220,6 +220,24 @@ class LibraryEntry(_Wire):
     created_at: datetime
 
 
+class NewToken(_Wire):
+    """An admin's request for a user's token in their own tenant."""
+
+    role: Literal["rep", "manager", "admin"]
+    subject: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+    """Who it is for; for a rep, the rep id their device puts on calls."""
+    ttl_days: float | None = Field(default=None, gt=0, le=3650)
+
+
+class IssuedToken(_Wire):
+    token_id: str
+    token: str
+    """Shown once: the server keeps only its sha256."""
+    role: str
+    subject: str
+    expires_at: datetime | None
+
+
 class NewComment(_Wire):
     """A manager's comment on one utterance of a call."""
 

@@ -29,7 +29,7 @@ from cloud_sync.deepdive.providers import ClaudeDeepDive, LocalDeepDive
 from cloud_sync.deepdive.review import DeepDive
 from models.claude import ClaudeClient, ClaudeSettings
 from models.llm import LlmSettings, LocalLlm, choice_grammar, json_grammar
-from models.loaders import load_llm
+from models.loaders import load_llm, load_text_embedder
 from models.store import ModelStore
 from rubric_cache.starter import starter_rubric
 from scripts.corpus.manifests import corpus_manifest
@@ -56,7 +56,8 @@ def ten_minute_call() -> tuple[CallManifest, str]:
 
 def local_ten_minutes(llm: LocalLlm) -> dict[str, object]:
     manifest, trade = ten_minute_call()
-    report = DeepDive(LocalDeepDive(llm, choice_grammar)).review(manifest, starter_rubric(trade), "starter:hvac")
+    local = LocalDeepDive(llm, choice_grammar, load_text_embedder(ModelStore()))
+    report = DeepDive(local).review(manifest, starter_rubric(trade), "starter:hvac")
     return {
         "audio_s": manifest.end_s,
         "utterances": len(manifest.utterances),

@@ -1,10 +1,12 @@
-"""Set the local deep dive's thresholds on labelled calls: the model's probability of "yes" for every
-rubric step ("did the rep do it?") and customer-side moment ("did it happen?"), against the labels.
+"""Set the local deep dive's thresholds on labelled calls: for every rubric step, the similarity of the
+rep utterance most like it ("covered" in the labels or not), and for every customer-side moment type,
+of the customer utterance most like it (labelled in the call or not).
 
-    .venv/bin/python scripts/calibrate_postcall.py --split dev [--limit N]
+    .venv/bin/python scripts/calibrate_postcall.py [--split dev]
 
-Prints, per threshold, the agreement with the labels, and the best thresholds; the JSON line is last.
-Use the dev split only: the test split's figures are the ones to report.
+Prints the agreement with the labels per threshold and the best thresholds; the JSON line is last.
+Only the dev split: the test split's figures are the ones to report. Embeddings only (no LLM): the
+whole split takes seconds.
 """
 
 from __future__ import annotations
@@ -17,57 +19,52 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cloud_sync.deepdive.factory import DeepDiveModelSettings
 from cloud_sync.deepdive.prompt import AnswerLimits, answer_schema, prefix, transcript_lines
 from cloud_sync.deepdive.providers import DeepDiveRequest, LocalDeepDive
 from cloud_sync.deepdive.verify import canonical_utterances
-from models.llm import LlmSettings, choice_grammar
-from models.loaders import load_llm
+from models.loaders import load_text_embedder
 from models.store import ModelStore
 from rubric_cache.starter import starter_rubric
 from scripts.corpus.manifests import corpus_manifest
 from scripts.corpus.schema import load_split
 
-GRID = [round(0.05 * n, 2) for n in range(1, 20)]
+GRID = [round(0.2 + 0.02 * n, 2) for n in range(31)]
 
 
-def best(pairs: list[tuple[float, bool]]) -> tuple[float, float, dict[float, float]]:
-    by_threshold = {t: sum((p >= t) == label for p, label in pairs) / len(pairs) for t in GRID}
-    top = max(by_threshold, key=lambda t: (by_threshold[t], -abs(t - 0.5)))
-    return top, by_threshold[top], by_threshold
+def best(pairs: list[tuple[float, bool]]) -> tuple[float, dict[float, float]]:
+    by_threshold = {t: round(sum((p >= t) == label for p, label in pairs) / len(pairs), 3) for t in GRID}
+    return max(by_threshold, key=lambda t: (by_threshold[t], -t)), by_threshold
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["dev"], default="dev")
-    parser.add_argument("--limit", type=int)
     args = parser.parse_args()
-    s = DeepDiveModelSettings()
-    llm = load_llm(ModelStore(), s.local_model, LlmSettings(n_ctx=s.local_context_tokens, n_threads=s.local_threads))
-    local = LocalDeepDive(llm, choice_grammar)
+    local = LocalDeepDive(llm=None, choice_grammar=lambda labels: "", embedder=load_text_embedder(ModelStore()))
     steps: list[tuple[float, bool]] = []
     moments: list[tuple[float, bool]] = []
-    calls = load_split(args.split)[: args.limit] if args.limit else load_split(args.split)
+    calls = load_split(args.split)
     for call in calls:
         manifest, _ = corpus_manifest(call, "calibrate")
         rubric = starter_rubric(call.trade)
         utterances = [u for u in canonical_utterances(manifest) if u.text.strip()]
         lines = transcript_lines(manifest, utterances, 0.5)
-        request = DeepDiveRequest(
-            prefix(rubric), lines, answer_schema(rubric, [u.id for u in utterances], AnswerLimits()), rubric, utterances
-        )
-        found = local.yes_probabilities(request)
+        schema = answer_schema(rubric, [u.id for u in utterances], AnswerLimits())
+        found = local.evidence(DeepDiveRequest(prefix(rubric), lines, schema, rubric, utterances))
         present = {m.type for m in call.moments}
-        steps += [(found[step.id], step.id in call.rubric.covered) for step in rubric.steps]
-        moments += [(found[m], m in present) for m in local.settings.point_kinds]
-        print(f"{call.id}: steps {[round(found[x.id], 2) for x in rubric.steps]} moments "
-              f"{ {m: round(found[m], 2) for m in local.settings.point_kinds} }", flush=True)
-    step_t, step_agree, step_grid = best(steps)
-    moment_t, moment_agree, moment_grid = best(moments)
-    print(f"steps: best threshold {step_t} (agreement {step_agree:.3f}; at 0.5: {step_grid[0.5]:.3f})")
-    print(f"moments: best threshold {moment_t} (agreement {moment_agree:.3f}; at 0.5: {moment_grid[0.5]:.3f})")
-    print(json.dumps({"calls": len(calls), "step_threshold": step_t, "step_agreement": round(step_agree, 3),
-                      "moment_threshold": moment_t, "moment_agreement": round(moment_agree, 3),
+        steps += [(found[step.id][0], step.id in call.rubric.covered) for step in rubric.steps]
+        moments += [(found[m][0], m in present) for m in local.settings.point_kinds]
+    step_t, step_grid = best(steps)
+    moment_t, moment_grid = best(moments)
+    covered = sum(label for _, label in steps) / len(steps)
+    present = sum(label for _, label in moments) / len(moments)
+    print(f"steps: {len(steps)}, {covered:.2f} covered; best threshold {step_t}, agreement {step_grid[step_t]}"
+          f" (calling every step covered: {covered:.3f})")  # fmt: skip
+    print(f"moments: {len(moments)}, {present:.2f} present; best threshold {moment_t}, agreement "
+          f"{moment_grid[moment_t]} (calling none present: {1 - present:.3f})")  # fmt: skip
+    print(json.dumps({"calls": len(calls), "step_threshold": step_t, "step_agreement": step_grid[step_t],
+                      "steps_covered_share": round(covered, 3), "moment_threshold": moment_t,
+                      "moment_agreement": moment_grid[moment_t], "moments_present_share": round(present, 3),
                       "step_grid": step_grid, "moment_grid": moment_grid}))  # fmt: skip
 
 

@@ -165,8 +165,9 @@ def deep_dive(provider: str) -> Any:
     llm = load_llm(ModelStore(), s.local_model, LlmSettings(n_ctx=s.local_context_tokens, n_threads=s.local_threads))
     if provider == "local":
         from cloud_sync.deepdive.providers import LocalDeepDive
+        from models.loaders import load_text_embedder
 
-        yield DeepDive(LocalDeepDive(llm, choice_grammar))
+        yield DeepDive(LocalDeepDive(llm, choice_grammar, load_text_embedder(ModelStore())))
         return
     from cloud_sync.deepdive.providers import ClaudeDeepDive
     from models.claude import ClaudeClient, ClaudeSettings

@@ -11,6 +11,8 @@ from models.store import ModelStore, StoreSettings
 
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+ARTIFACTS = Path(os.environ.get("RIDEALONG_TEST_ARTIFACTS", REPO / "test-artifacts"))
+"""Where tests leave files for a person to look at (screenshots); listed at the end of the run, kept out of git."""
 
 
 def shared_data_dir() -> Path:
@@ -63,3 +65,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if IN_CI and skipped and exitstatus == 0:
         reporter.write_line(f"CI=true: {skipped} test(s) skipped; install what they need instead", red=True)
         session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The screenshots and other files tests leave for a person to look at, listed in the output."""
+    files = sorted(p for p in ARTIFACTS.rglob("*") if p.is_file()) if ARTIFACTS.is_dir() else []
+    if files:
+        terminalreporter.section("test artifacts")
+        for path in files:
+            terminalreporter.write_line(f"{path} ({path.stat().st_size // 1024} KiB)")

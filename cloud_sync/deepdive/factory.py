@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from cloud_sync.deepdive.providers import ClaudeDeepDive, LocalDeepDive
 from cloud_sync.deepdive.review import DeepDive
@@ -20,15 +21,17 @@ class DeepDiveModelSettings:
     """The cloud has no audio to protect: every core reads the transcript."""
 
 
-def make_deep_dive(settings: DeepDiveModelSettings | None = None) -> DeepDive:
+def make_deep_dive(settings: DeepDiveModelSettings | None = None, embedder: Any = None) -> DeepDive:
+    """``embedder``: the server's text embedder, shared (None: load one)."""
     from models.claude import ClaudeClient, claude_configured
 
     s = settings or DeepDiveModelSettings()
     if claude_configured():
         return DeepDive(ClaudeDeepDive(ClaudeClient()))
     from models.llm import LlmSettings, choice_grammar
-    from models.loaders import load_llm
+    from models.loaders import load_llm, load_text_embedder
     from models.store import ModelStore
 
-    llm = load_llm(ModelStore(), s.local_model, LlmSettings(n_ctx=s.local_context_tokens, n_threads=s.local_threads))
-    return DeepDive(LocalDeepDive(llm, choice_grammar))
+    store = ModelStore()
+    llm = load_llm(store, s.local_model, LlmSettings(n_ctx=s.local_context_tokens, n_threads=s.local_threads))
+    return DeepDive(LocalDeepDive(llm, choice_grammar, embedder or load_text_embedder(store)))

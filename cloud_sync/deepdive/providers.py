@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from cloud_sync.contract import MOMENT_SIDE, TokenUsage, WireUtterance
+from cloud_sync.contract import TokenUsage, WireUtterance
 from cloud_sync.deepdive.prompt import MOMENTS, conversation
 from models.errors import ModelError
 from rubric_cache.schema import RubricContent
@@ -103,12 +103,17 @@ class LocalDeepDiveSettings:
         }
     )
     """The customer-side moments it looks for, and the kind of coaching point each makes."""
-    step_threshold: float = 0.5
-    """A step counts as covered when the model's probability of "yes" is at least this. (Asked "which
-    utterance shows it, or none", it almost never chose none: every step of hvac-02 was "covered".)
-    Calibrated on the dev split by ``scripts/calibrate_postcall.py``."""
-    moment_threshold: float = 0.5
-    """The same for a customer-side moment being in the call."""
+    step_threshold: float = 0.22
+    """A step counts as covered when a rep utterance's embedding is at least this similar (cosine) to
+    the step's description and examples. The LLM could not decide it: asked "which utterance shows it,
+    or none" it almost never chose none, and its probability of "yes" to "did the rep do it?" was the
+    same whether the labels said covered or skipped (0.34-0.61 on three dev calls). Set on the dev split
+    by ``scripts/calibrate_postcall.py``: 0.22 agrees with 0.897 of the labels, which is no better than
+    calling every step covered (0.897): the local review cannot tell a skipped step."""
+    moment_threshold: float = 0.55
+    """The same for a customer utterance and a customer-side moment's definition. On the dev split no
+    threshold beat reporting no moment at all (0.55 against 0.542 agreement), so it is set high: only an
+    utterance very like a moment's definition becomes a point."""
     min_citable_words: int = 4
     """Shorter utterances ("Mm-hm.", "Okay.") are not offered as evidence: on its own a backchannel shows
     nothing, and the small model picked them when it found nothing better."""
@@ -121,12 +126,15 @@ class LocalDeepDive:
         self,
         llm: Any,
         choice_grammar: Callable[[list[str]], str],
+        embedder: Any,
         settings: LocalDeepDiveSettings | None = None,
     ) -> None:
         """``llm``: a ``models.llm.LocalLlm``; ``choice_grammar``: labels → GBNF admitting one of them
-        (``models.llm.choice_grammar``)."""
+        (``models.llm.choice_grammar``); ``embedder``: sentence embeddings (``embed(texts)``, unit rows),
+        which find the evidence."""
         self._llm = llm
         self._choice = choice_grammar
+        self._embedder = embedder
         self.settings = settings or LocalDeepDiveSettings()
         self._usage = TokenUsage()
 
@@ -156,12 +164,25 @@ class LocalDeepDive:
             used += cost
         return parts
 
-    def yes_probabilities(self, request: DeepDiveRequest) -> dict[str, float]:
-        """The model's "yes" for every rubric step and customer-side moment over the whole call (one part):
-        what ``scripts/calibrate_postcall.py`` sets the thresholds from."""
-        self._prime(request, list(range(len(request.lines))), 1, 1)
-        found = {step.id: self._yes(step_question(step)) for step in request.rubric.steps}
-        found |= {moment: self._yes(moment_question(moment)) for moment in self.settings.point_kinds}
+    def evidence(self, request: DeepDiveRequest, part: list[int] | None = None) -> dict[str, tuple[float, str | None]]:
+        """For every rubric step the rep utterance most like it, and for every customer-side moment the
+        customer utterance most like it, with the cosine similarity: (similarity, utterance id or None).
+        What ``scripts/calibrate_postcall.py`` sets the thresholds from."""
+        said = [request.utterances[i] for i in (part if part is not None else range(len(request.utterances)))]
+        citable = [u for u in said if len(u.text.split()) >= self.settings.min_citable_words]
+        found: dict[str, tuple[float, str | None]] = {}
+        for side, queries in (
+            ("rep", {st.id: step_text(st) for st in request.rubric.steps}),
+            ("customer", {m: f"{m.replace('_', ' ')}: {MOMENTS[m]}" for m in self.settings.point_kinds}),
+        ):
+            pool = [u for u in citable if (u.role == "rep") == (side == "rep") and u.role != "unknown"]
+            if not pool:
+                found |= {key: (0.0, None) for key in queries}
+                continue
+            sims = self._embedder.embed(list(queries.values())) @ self._embedder.embed([u.text for u in pool]).T
+            for row, key in enumerate(queries):
+                best = int(sims[row].argmax())
+                found[key] = (float(sims[row, best]), pool[best].id)
         return found
 
     def _prime(self, request: DeepDiveRequest, part: list[int], n: int, of: int) -> None:
@@ -175,16 +196,15 @@ class LocalDeepDive:
         self._prime(request, part, n, of)
         citable = [u for u in said if len(u.text.split()) >= s.min_citable_words]
         rep_ids = [u.id for u in citable if u.role == "rep"]
-        customer_ids = [u.id for u in citable if u.role in ("customer", "other")]
         by_id = {u.id: u for u in said}
+        evidence = self.evidence(request, part)
         steps = {}
         for step in request.rubric.steps:
-            yes = self._yes(step_question(step))
-            if yes < s.step_threshold or not rep_ids:
+            similarity, chosen = evidence[step.id]
+            if chosen is None or similarity < s.step_threshold:
                 steps[step.id] = {"covered": False, "score": 0, "reasoning": "Not found in the call.", "citations": []}
                 continue
-            u = by_id[self._pick(f"Which one of the rep's utterances best shows step {step.id}? Answer with its id.",
-                                 rep_ids) or rep_ids[0]]  # fmt: skip
+            u = by_id[chosen]
             score = self._pick(
                 f'In {u.id} the rep said: "{u.text}". How well does it do step {step.id}, from 1 (weak) to 3 (strong)?',
                 ["1", "2", "3"],
@@ -200,17 +220,14 @@ class LocalDeepDive:
             }
         points = []
         for moment, kind in s.point_kinds.items():
-            yes = self._yes(moment_question(moment))
-            if yes < s.moment_threshold or not customer_ids:
+            similarity, chosen = evidence[moment]
+            if chosen is None or similarity < s.moment_threshold:
                 continue
-            chosen = self._pick(f"Which one of the customer's utterances is the {moment}? Answer with its id.",
-                                customer_ids)  # fmt: skip
-            if chosen is not None and MOMENT_SIDE[moment] == "customer":
-                u = by_id[chosen]
-                text = self._sentence(
-                    f'In {u.id} the customer said: "{u.text}". In one sentence, what should the rep take from it?'
-                )
-                points.append({"kind": kind, "text": text, "moment_type": moment, "citations": [_citation(u)]})
+            u = by_id[chosen]
+            text = self._sentence(
+                f'In {u.id} the customer said: "{u.text}". In one sentence, what should the rep take from it?'
+            )
+            points.append({"kind": kind, "text": text, "moment_type": moment, "citations": [_citation(u)]})
         best = self._pick("Which one of the rep's utterances is the best thing the rep did here? Answer with its id.",
                           rep_ids)  # fmt: skip
         if best is not None:
@@ -223,16 +240,6 @@ class LocalDeepDive:
             self.settings.summary_tokens,
         )
         return {"summary": summary, "steps": steps, "points": points, "candidates": []}
-
-    def _yes(self, question: str) -> float:
-        """The model's probability of "yes" over "no", read from one forward pass."""
-        choice = self._llm.choose(f"\n\n{question} Answer yes or no.{self.settings.chat_assistant}", ["yes", "no"], "")
-        self._usage = TokenUsage(
-            input_tokens=self._usage.input_tokens + choice.prompt_tokens - choice.reused_tokens,
-            cache_read_tokens=self._usage.cache_read_tokens + choice.reused_tokens,
-            output_tokens=self._usage.output_tokens,
-        )
-        return float(choice.probabilities["yes"])
 
     def _pick(self, question: str, options: list[str]) -> str | None:
         """One of ``options`` or None ("none"), under a grammar."""
@@ -257,12 +264,9 @@ class LocalDeepDive:
         return str(done.text)
 
 
-def step_question(step: Any) -> str:
-    return f"Rubric step {step.id} ({step.name}): {step.description} Did the rep do this in the call?"
-
-
-def moment_question(moment: str) -> str:
-    return f"Moment type {moment}: {MOMENTS[moment]}. Did this happen in the call?"
+def step_text(step: Any) -> str:
+    """What a rubric step looks like when done, for comparing with what the rep said."""
+    return " ".join([f"{step.name}: {step.description}", *step.examples])
 
 
 SENTENCES = 'root ::= [A-Z] [^{}\\n"]*'

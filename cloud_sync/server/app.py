@@ -11,7 +11,7 @@ refused before they are read in full.
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -29,9 +29,11 @@ from cloud_sync.contract import (
     ApiError,
     CallManifest,
     Comment,
+    IssuedToken,
     LibraryEntry,
     NewComment,
     NewLibraryEntry,
+    NewToken,
     Report,
     SearchHit,
     UploadState,
@@ -250,6 +252,20 @@ def create_app(
         if embedder is None:
             return _error(503, "search_unavailable", "this server has no text embedder: run `ridealong models fetch`")
         return store.search(who.tenant, embedder.embed([q])[0], role_, limit)
+
+    @app.post("/v1/tokens", response_model=IssuedToken, status_code=201)
+    def issue(body: NewToken, who: Principal = admin) -> Any:
+        """A token for a user of the admin's tenant (shown once)."""
+        from cloud_sync.server.tokens import issue_token
+
+        ttl = timedelta(days=body.ttl_days) if body.ttl_days else None
+        token_id, token = issue_token(store, who.tenant, Role(body.role), ttl, body.subject)
+        expires = datetime.now(UTC) + ttl if ttl else None
+        return IssuedToken(token_id=token_id, token=token, role=body.role, subject=body.subject, expires_at=expires)
+
+    @app.delete("/v1/tokens/{token_id}", status_code=204, responses={404: {"model": ApiError}})
+    def revoke(token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,32}$")], who: Principal = admin) -> None:
+        store.revoke_token(who.tenant, token_id)
 
     @app.get("/v1/jobs", response_model=list[JobInfo])
     def list_jobs(status: JobStatus | None = None, who: Principal = admin) -> Any:

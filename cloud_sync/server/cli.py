@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from datetime import timedelta
@@ -108,8 +109,9 @@ def open_jobs(args: argparse.Namespace, store: SqlCloudStore, embedder: TextEmbe
     from cloud_sync.deepdive.factory import make_deep_dive
     from cloud_sync.server.tasks import call_handlers
 
-    reviews = make_deep_dive if getattr(args, "deep_dive", True) else None
-    handlers = call_handlers(store, (lambda: embedder) if embedder is not None else load_embedder, reviews)
+    embedding = (lambda: embedder) if embedder is not None else functools.cache(load_embedder)
+    reviews = (lambda: make_deep_dive(embedder=embedding())) if getattr(args, "deep_dive", True) else None
+    handlers = call_handlers(store, embedding, reviews)
     if args.postgres:
         from cloud_sync.server.procrastinate_jobs import ProcrastinateJobQueue
 

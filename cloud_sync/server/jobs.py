@@ -25,7 +25,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from cloud_sync.server.store import NotFound, SqlCloudStore, StoreConflict
+from cloud_sync.server.store import NotFound, SqlCloudStore, StoreConflict, Tx
 
 log = logging.getLogger(__name__)
 
@@ -148,14 +148,9 @@ class InProcessJobQueue:
 
     def retry(self, tenant: str, job_id: int) -> JobInfo:
         with self._store.tx(write=True) as t:
-            row = t.q(
-                "SELECT id, kind, tenant, call_id, status, attempts, error FROM jobs WHERE id = ? AND tenant = ?",
-                (job_id, tenant),
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"no job {job_id}")
-            if row[4] != JobStatus.FAILED:
-                raise StoreConflict("not_failed", f"job {job_id} is {row[4]}; only a failed job is retried")
+            job = self._job(t, tenant, job_id)
+            if job.status != JobStatus.FAILED:
+                raise StoreConflict("not_failed", f"job {job_id} is {job.status}; only a failed job is retried")
             t.q(
                 "UPDATE jobs SET status = 'queued', attempts = 0, run_after = ? WHERE id = ?",
                 (_iso(_utcnow()), job_id),
@@ -165,10 +160,14 @@ class InProcessJobQueue:
 
     def job(self, tenant: str, job_id: int) -> JobInfo:
         with self._store.tx() as t:
-            row = t.q(
-                "SELECT id, kind, tenant, call_id, status, attempts, error FROM jobs WHERE id = ? AND tenant = ?",
-                (job_id, tenant),
-            ).fetchone()
+            return self._job(t, tenant, job_id)
+
+    @staticmethod
+    def _job(t: Tx, tenant: str, job_id: int) -> JobInfo:
+        row = t.q(
+            "SELECT id, kind, tenant, call_id, status, attempts, error FROM jobs WHERE id = ? AND tenant = ?",
+            (job_id, tenant),
+        ).fetchone()
         if row is None:
             raise NotFound(f"no job {job_id}")
         return _info(row)

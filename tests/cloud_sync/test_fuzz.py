@@ -35,6 +35,14 @@ ENDPOINTS = [
     ("GET", "/v1/search"),
     ("GET", "/v1/jobs"),
     ("POST", "/v1/jobs/{n}/retry"),
+    ("POST", "/v1/tokens"),
+    ("DELETE", "/v1/tokens/{n}"),
+    ("POST", "/v1/library"),
+    ("GET", "/v1/library"),
+    ("GET", "/v1/calls/{id}/report"),
+    ("GET", "/v1/calls/{id}/audio.wav"),
+    ("POST", "/v1/session"),
+    ("GET", "/calls/{id}"),
 ]
 
 json_values = st.recursive(

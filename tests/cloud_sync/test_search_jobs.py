@@ -213,3 +213,20 @@ def test_rubric_versions_cannot_be_rewritten_in_either_database(cloud: Cloud) ->
     with pytest.raises(Exception, match="immutable"), cloud.store.tx(write=True) as t:
         t.q("DELETE FROM rubric_versions WHERE tenant = 'a'")
     assert cloud.store.rubrics.get("a", 1).note == ""
+
+
+def test_an_admin_issues_and_revokes_their_tenants_tokens(cloud: Cloud) -> None:
+    with httpx.Client(base_url=cloud.url) as http:
+        body = {"role": "manager", "subject": "dana", "ttl_days": 30}
+        assert http.post("/v1/tokens", json=body, headers=_auth(cloud, "a-manager")).status_code == 403
+        r = http.post("/v1/tokens", json=body, headers=_auth(cloud, "a-admin"))
+        assert r.status_code == 201, r.text
+        issued = r.json()
+        dana = {"Authorization": f"Bearer {issued['token']}"}
+        assert http.get("/v1/calls", headers=dana).status_code == 200
+        assert http.post("/v1/tokens", json={"role": "rep", "subject": "../x"}, headers=_auth(cloud, "a-admin")
+                         ).status_code == 422  # fmt: skip
+        # Tenant b's admin cannot revoke it (nor tell that it exists); tenant a's can.
+        assert http.delete(f"/v1/tokens/{issued['token_id']}", headers=_auth(cloud, "b-admin")).status_code == 404
+        assert http.delete(f"/v1/tokens/{issued['token_id']}", headers=_auth(cloud, "a-admin")).status_code == 204
+        assert http.get("/v1/calls", headers=dana).status_code == 401

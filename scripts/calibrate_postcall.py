@@ -49,7 +49,7 @@ def main() -> None:
         rubric = starter_rubric(call.trade)
         utterances = [u for u in canonical_utterances(manifest) if u.text.strip()]
         lines = transcript_lines(manifest, utterances, 0.5)
-        schema = answer_schema(rubric, [u.id for u in utterances], AnswerLimits())
+        schema = answer_schema(rubric, AnswerLimits())
         found = local.evidence(DeepDiveRequest(prefix(rubric), lines, schema, rubric, utterances))
         present = {m.type for m in call.moments}
         steps += [(found[step.id][0], step.id in call.rubric.covered) for step in rubric.steps]

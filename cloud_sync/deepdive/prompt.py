@@ -2,9 +2,11 @@
 
 The prompt has two parts. The prefix (instructions, the tenant's rubric, the moment types) is the
 same for every call scored against one rubric version, so providers cache it (Claude's prompt
-cache, llama.cpp's saved KV state) and only the conversation is paid per call. The answer schema is
-built per call: the rubric's step ids are required keys, in order, and a citation's utterance id
-must be one of the call's, which a grammar-constrained local model then cannot get wrong.
+cache, llama.cpp's saved KV state) and only the conversation is paid per call. The answer schema
+depends on the rubric alone (its step ids are required keys, in order), never on the call: a schema
+that changed per call (say, the call's utterance ids as an enum) would change the request's prefix
+and miss the prompt cache every time. Citations that name no utterance of the call are the
+verifier's to catch.
 """
 
 from __future__ import annotations
@@ -114,13 +116,13 @@ def conversation(lines: Sequence[str], part: tuple[int, int] | None = None) -> s
     return f"{head}:\n" + "\n".join(lines) + "\n\nYour review as JSON:"
 
 
-def answer_schema(rubric: RubricContent, utterance_ids: Sequence[str], limits: AnswerLimits) -> dict[str, Any]:
+def answer_schema(rubric: RubricContent, limits: AnswerLimits) -> dict[str, Any]:
     citation = {
         "type": "object",
         "additionalProperties": False,
         "required": ["utterance_id", "start_ts", "end_ts", "speaker_id", "quote"],
         "properties": {
-            "utterance_id": {"enum": list(utterance_ids)},
+            "utterance_id": {"type": "string", "maxLength": 64},
             "start_ts": {"type": "number"},
             "end_ts": {"type": "number"},
             "speaker_id": {"type": "string", "maxLength": 64},

@@ -42,7 +42,7 @@ class DeepDive:
     def review(self, manifest: CallManifest, rubric: RubricContent, rubric_ref: str) -> Report:
         utterances = [u for u in canonical_utterances(manifest) if u.text.strip()]
         lines = transcript_lines(manifest, utterances, self.settings.verifier.min_speaker_confidence)
-        schema = answer_schema(rubric, [u.id for u in utterances], self.settings.limits)
+        schema = answer_schema(rubric, self.settings.limits)
         request = DeepDiveRequest(prefix(rubric), lines, schema, rubric, utterances)
         answer, seconds = timed(self.provider, request)
         verifier = GroundingVerifier(utterances, self.settings.verifier)

@@ -103,6 +103,10 @@ def test_the_claude_path_runs_through_the_sdk_with_a_cached_prefix(llm: LocalLlm
     assert request["system"][0]["cache_control"] == {"type": "ephemeral"}
     assert request["output_config"]["format"]["type"] == "json_schema"
     assert "TRANSCRIPT" in request["messages"][0]["content"] and "TRANSCRIPT" not in request["system"][0]["text"]
+    # Everything before the conversation is the same for both calls (schema included), or the cache would miss.
+    assert [(r["system"], r["output_config"]) for r in api.requests[1:]] == [
+        (request["system"], request["output_config"])
+    ]
     # The rubric prefix is written to the cache once, then read; only the conversation is paid each time.
     assert first.usage.cache_write_tokens > 1000 and first.usage.cache_read_tokens == 0
     assert second.usage.cache_read_tokens == first.usage.cache_write_tokens and second.usage.cache_write_tokens == 0

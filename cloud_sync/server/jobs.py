@@ -113,9 +113,6 @@ class InProcessJobQueue:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # Only this process runs these jobs: one marked running was cut off by a crash or a kill.
-        with store.tx(write=True) as t:
-            t.q("UPDATE jobs SET status = 'queued' WHERE status = 'running'")
 
     def handles(self, kind: str) -> bool:
         return kind in self._handlers
@@ -179,8 +176,16 @@ class InProcessJobQueue:
             ran += 1
         return ran
 
+    def _recover(self) -> None:
+        """Only the server's worker runs these jobs: when it starts, a job marked running was cut off by
+        a crash or a kill. (Not on opening the queue: ``ridealong-cloud jobs list`` opens it too, while
+        the server's worker may be running one.)"""
+        with self._store.tx(write=True) as t:
+            t.q("UPDATE jobs SET status = 'queued' WHERE status = 'running'")
+
     def start(self) -> None:
         if self._thread is None:
+            self._recover()
             self._stopping.clear()
             self._thread = threading.Thread(target=self._loop, name="jobs", daemon=True)
             self._thread.start()
@@ -193,6 +198,7 @@ class InProcessJobQueue:
             self._thread = None
 
     def run_forever(self) -> None:
+        self._recover()
         self._loop()
 
     def _loop(self) -> None:

@@ -25,8 +25,10 @@ if __package__ in (None, ""):
 
 from cloud_sync.contract import CallManifest
 from cloud_sync.deepdive.factory import DeepDiveModelSettings
-from cloud_sync.deepdive.providers import ClaudeDeepDive, LocalDeepDive
+from cloud_sync.deepdive.prompt import conversation, prefix, transcript_lines
+from cloud_sync.deepdive.providers import ClaudeDeepDive, LocalDeepDive, LocalDeepDiveSettings
 from cloud_sync.deepdive.review import DeepDive
+from cloud_sync.deepdive.verify import spoken_utterances
 from models.claude import ClaudeClient, ClaudeSettings
 from models.llm import LlmSettings, LocalLlm, choice_grammar, json_grammar
 from models.loaders import load_llm, load_text_embedder
@@ -68,6 +70,25 @@ def local_ten_minutes(llm: LocalLlm) -> dict[str, object]:
     }
 
 
+def prompt_split(llm: LocalLlm) -> list[dict[str, object]]:
+    """The Claude path's prompt, split as the loopback's usage counts it (cached prefix, paid rest), without
+    generating: the split depends on the prompt alone."""
+    chat = LocalDeepDiveSettings()
+    cached: set[str] = set()
+    rows = []
+    for call in [c for c in load_split("dev") if c.id in ("hvac-01", "hvac-02")]:
+        manifest, _ = corpus_manifest(call, "bench")
+        rubric_prefix = prefix(starter_rubric(call.trade))
+        primed = len(llm.tokenize(f"{chat.chat_open}{rubric_prefix}{chat.chat_user}", add_bos=True))
+        lines = transcript_lines(manifest, spoken_utterances(manifest), 0.5)
+        paid = len(llm.tokenize(conversation(lines) + chat.chat_assistant))
+        hit = rubric_prefix in cached
+        cached.add(rubric_prefix)
+        rows.append({"call": call.id, "audio_s": manifest.end_s, "cache_write_tokens": 0 if hit else primed,
+                     "cache_read_tokens": primed if hit else 0, "input_tokens": paid})  # fmt: skip
+    return rows
+
+
 def claude_path_cache(llm: LocalLlm) -> list[dict[str, object]]:
     rows = []
     with loopback_messages(llm, json_grammar) as api:
@@ -87,9 +108,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip-claude-path", action="store_true")
     parser.add_argument("--skip-local", action="store_true")
+    parser.add_argument("--tokens-only", action="store_true", help="the Claude path's prompt split, no generation")
     args = parser.parse_args()
     s = DeepDiveModelSettings()
     llm = load_llm(ModelStore(), s.local_model, LlmSettings(n_ctx=s.local_context_tokens, n_threads=s.local_threads))
+    if args.tokens_only:
+        split = prompt_split(llm)
+        for row in split:
+            print(f"{row['call']}: cache write {row['cache_write_tokens']}, cache read {row['cache_read_tokens']}, "
+                  f"paid {row['input_tokens']} prompt tokens")  # fmt: skip
+        print(json.dumps({"prompt_split": split}))
+        return
     local = {} if args.skip_local else local_ten_minutes(llm)
     if local:
         print(f"local deep dive of a {local['audio_s']:.0f} s call ({local['utterances']} utterances): "

@@ -21,7 +21,7 @@ if __package__ in (None, ""):
 
 from cloud_sync.deepdive.prompt import AnswerLimits, answer_schema, prefix, transcript_lines
 from cloud_sync.deepdive.providers import DeepDiveRequest, LocalDeepDive
-from cloud_sync.deepdive.verify import canonical_utterances
+from cloud_sync.deepdive.verify import spoken_utterances
 from models.loaders import load_text_embedder
 from models.store import ModelStore
 from rubric_cache.starter import starter_rubric
@@ -47,7 +47,7 @@ def main() -> None:
     for call in calls:
         manifest, _ = corpus_manifest(call, "calibrate")
         rubric = starter_rubric(call.trade)
-        utterances = [u for u in canonical_utterances(manifest) if u.text.strip()]
+        utterances = list(spoken_utterances(manifest))
         lines = transcript_lines(manifest, utterances, 0.5)
         schema = answer_schema(rubric, AnswerLimits())
         found = local.evidence(DeepDiveRequest(prefix(rubric), lines, schema, rubric, utterances))

@@ -22,7 +22,7 @@ from cloud_sync.contract import (
 )
 from cloud_sync.deepdive.prompt import AnswerLimits, answer_schema, prefix, transcript_lines
 from cloud_sync.deepdive.providers import DeepDiveProvider, DeepDiveRequest, timed
-from cloud_sync.deepdive.verify import GroundingVerifier, VerifierSettings, canonical_utterances
+from cloud_sync.deepdive.verify import GroundingVerifier, VerifierSettings, spoken_utterances
 from rubric_cache.errors import RubricNotFound
 from rubric_cache.schema import RubricContent
 from rubric_cache.starter import TRADES, starter_rubric
@@ -40,7 +40,7 @@ class DeepDive:
         self.settings = settings or DeepDiveSettings()
 
     def review(self, manifest: CallManifest, rubric: RubricContent, rubric_ref: str) -> Report:
-        utterances = [u for u in canonical_utterances(manifest) if u.text.strip()]
+        utterances = list(spoken_utterances(manifest))
         lines = transcript_lines(manifest, utterances, self.settings.verifier.min_speaker_confidence)
         schema = answer_schema(rubric, self.settings.limits)
         request = DeepDiveRequest(prefix(rubric), lines, schema, rubric, utterances)

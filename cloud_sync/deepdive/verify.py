@@ -49,6 +49,11 @@ def canonical_utterances(manifest: CallManifest) -> tuple[WireUtterance, ...]:
     return manifest.second_pass or manifest.utterances
 
 
+def spoken_utterances(manifest: CallManifest) -> tuple[WireUtterance, ...]:
+    """The canonical utterances that have words: what a report, the search index and the page show."""
+    return tuple(u for u in canonical_utterances(manifest) if u.text.strip())
+
+
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("’", "'").replace("'", "")
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())

@@ -23,7 +23,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cloud_sync.contract import (
-    CALL_ID_PATTERN,
     MAX_CHUNK_BYTES,
     NO_NUL,
     ApiError,
@@ -39,7 +38,7 @@ from cloud_sync.contract import (
     UploadState,
 )
 from cloud_sync.server.jobs import JobInfo, JobKind, JobQueue, JobStatus
-from cloud_sync.server.pages import SESSION_COOKIE, add_pages
+from cloud_sync.server.pages import SESSION_COOKIE, CallId, add_pages
 from cloud_sync.server.store import CloudStore, NotFound, Principal, Role, StoreConflict
 from cloud_sync.server.tasks import TextEmbedder
 from rubric_cache.errors import RubricError, RubricNotFound, UnchangedRubric, VersionConflict
@@ -60,9 +59,6 @@ class ServerSettings:
     max_chunk_bytes: int = MAX_CHUNK_BYTES
     audio_cache_dir: FilePath | None = None
     """Where calls' audio is kept as WAV for the report page's player (None: a temporary directory)."""
-
-
-CallId = Annotated[str, Path(pattern=CALL_ID_PATTERN, description="the call's id, as its manifest gives it")]
 
 
 def token_sha256(token: str) -> str:

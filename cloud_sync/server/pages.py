@@ -7,14 +7,13 @@ as a bearer token would be. A page asked for without it redirects to the sign-in
 
 # No ``from __future__ import annotations``: FastAPI reads the dependencies from the annotations.
 import hashlib
-import re
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from pathlib import Path as FilePath
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Path, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
@@ -23,6 +22,7 @@ from cloud_sync.server.report_view import render_report, report_view, templates,
 from cloud_sync.server.store import CloudStore, NotFound, Principal, Role
 
 SESSION_COOKIE = "ridealong_token"
+CallId = Annotated[str, Path(pattern=CALL_ID_PATTERN, description="the call's id, as its manifest gives it")]
 
 
 class NewSession(BaseModel):
@@ -34,11 +34,11 @@ def add_pages(
     store: CloudStore,
     authenticate: Callable[[str], Principal | None],
     reader: Any,
-    audio_dir: Path | None = None,
+    audio_dir: FilePath | None = None,
 ) -> None:
     """``authenticate``: token → principal (None: unknown, revoked, expired); ``reader``: the API's
     dependency for manager and admin tokens."""
-    wav_cache = audio_dir or Path(tempfile.mkdtemp(prefix="ridealong-audio-"))
+    wav_cache = audio_dir or FilePath(tempfile.mkdtemp(prefix="ridealong-audio-"))
 
     @app.post("/v1/session", status_code=204, tags=["pages"])
     def sign_in(body: NewSession, response: Response) -> None:
@@ -84,7 +84,7 @@ def add_pages(
         return templates.get_template("calls.html").render(rows=rows)
 
     @app.get("/calls/{call_id}", response_class=HTMLResponse, include_in_schema=False)
-    def report_page(call_id: str, request: Request, who: Principal | None = signed_in) -> Any:
+    def report_page(call_id: CallId, request: Request, who: Principal | None = signed_in) -> Any:
         if who is None:
             return sign_in_first(request)
         return render_report(report_view(store, who.tenant, call_id, f"/v1/calls/{call_id}/audio.wav"))
@@ -96,10 +96,8 @@ def add_pages(
         return templates.get_template("library.html").render(entries=store.library(who.tenant))
 
     @app.get("/v1/calls/{call_id}/audio.wav", response_class=FileResponse, tags=["pages"])
-    def call_audio(call_id: str, who: Principal = reader) -> Any:
+    def call_audio(call_id: CallId, who: Principal = reader) -> Any:
         """The call's audio as WAV, with byte ranges (a player seeks without fetching it all)."""
-        if not re.fullmatch(CALL_ID_PATTERN, call_id):
-            raise NotFound(f"no call {call_id}")
         state = store.upload_state(who.tenant, call_id)
         if not state.complete:
             raise NotFound(f"call {call_id} has not finished uploading")

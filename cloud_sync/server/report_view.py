@@ -7,13 +7,12 @@ import io
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from cloud_sync.contract import CallManifest, Claim, Comment, Report, StepAssessment, TaxonomyCandidate
+from cloud_sync.contract import CallManifest, Claim, Comment, Report, StepAssessment, TaxonomyCandidate, WireUtterance
 from cloud_sync.deepdive.review import RubricSource, displayed
-from cloud_sync.deepdive.verify import canonical_utterances
+from cloud_sync.deepdive.verify import spoken_utterances
 from cloud_sync.server.plots import rubric_bars, talk_timeline
 from cloud_sync.server.store import CloudStore, NotFound
 from rubric_cache.errors import RubricError
@@ -50,14 +49,11 @@ class ReportView:
     candidates: list[TaxonomyCandidate]
     unverified: list[Unverified]
     comments: dict[str, list[Comment]]
+    utterances: tuple[WireUtterance, ...]
     timeline_svg: str
     rubric_svg: str
     audio_url: str
     static: bool
-
-    @property
-    def utterances(self) -> Any:
-        return [u for u in canonical_utterances(self.manifest) if u.text.strip()]
 
     @property
     def unsure_below(self) -> float:
@@ -92,7 +88,7 @@ def report_view(store: CloudStore, tenant: str, call_id: str, audio_url: str, st
     comments: dict[str, list[Comment]] = {}
     for comment in store.comments(tenant, call_id):
         comments.setdefault(comment.utterance_id, []).append(comment)
-    spoken = [u for u in canonical_utterances(manifest) if u.text.strip()]
+    spoken = spoken_utterances(manifest)
     return ReportView(
         manifest=manifest,
         report=report,
@@ -102,6 +98,7 @@ def report_view(store: CloudStore, tenant: str, call_id: str, audio_url: str, st
         candidates=list(candidates),
         unverified=unverified,
         comments=comments,
+        utterances=spoken,
         timeline_svg=talk_timeline(spoken, manifest.end_s),
         rubric_svg=rubric_bars(report.steps, names) if report is not None else "",
         audio_url=audio_url,

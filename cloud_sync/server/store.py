@@ -120,13 +120,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def searchable_utterances(manifest: CallManifest) -> tuple[WireUtterance, ...]:
-    """What a call's search index holds: the re-aligned second pass when it ran (its speakers are the
-    better ones), else what the device heard live; utterances with no words are left out."""
-    chosen = manifest.second_pass or manifest.utterances
-    return tuple(u for u in chosen if u.text.strip())
-
-
 class SqlCloudStore:
     """The store's logic over DB-API transactions; a subclass says how its database differs (how a
     transaction is opened, row locks, the duplicate-key error, how vectors are kept and searched)."""

@@ -11,8 +11,9 @@ import numpy as np
 
 from cloud_sync.contract import Report
 from cloud_sync.deepdive.review import DeepDive, RubricSource
+from cloud_sync.deepdive.verify import spoken_utterances
 from cloud_sync.server.jobs import Handler, JobKind
-from cloud_sync.server.store import CloudStore, NotFound, searchable_utterances
+from cloud_sync.server.store import CloudStore, NotFound
 
 _EMBED_BATCH = 64
 
@@ -31,7 +32,7 @@ def index_call(store: CloudStore, embedder: TextEmbedder, tenant: str, call_id: 
     """Embed a complete call's utterances into the tenant's search index; how many were indexed."""
     if not store.upload_state(tenant, call_id).complete:
         raise CallNotReady(f"call {call_id} has not finished uploading")
-    utterances = searchable_utterances(store.manifest(tenant, call_id))
+    utterances = spoken_utterances(store.manifest(tenant, call_id))
     texts = [u.text for u in utterances]
     blocks = [embedder.embed(texts[i : i + _EMBED_BATCH]) for i in range(0, len(texts), _EMBED_BATCH)]
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, 384), dtype=np.float32)

@@ -1,6 +1,7 @@
 """Speech evaluation harness: the edge pipeline on labelled recordings, scored.
 
-    .venv/bin/python scripts/eval_speech.py --data DIR [DIR ...] [--split dev|test] [--realtime] [--no-enroll]
+    .venv/bin/python scripts/eval_speech.py --data DIR [DIR ...] [--split dev|test] [--calls ID,...] [--realtime]
+        [--no-enroll] [--online-only] [--keep STORES_DIR]
 
 Each DIR holds ``<id>.wav`` + ``<id>.rttm``, optionally ``<id>.stm`` (reference words),
 ``<id>.roles.json`` (RTTM speaker → rep/customer/other) and ``<id>.enroll.wav`` (the rep's
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -59,13 +61,13 @@ class FileResult:
     audio_s: float
     der_online: float
     der_online_c0: float
-    der_second_pass: float
-    der_second_pass_c0: float
+    der_second_pass: float | None
+    der_second_pass_c0: float | None
     wer: float | None
     role_accuracy: float | None
     role_accuracy_second_pass: float | None
     rtf: float
-    rtf_second_pass: float
+    rtf_second_pass: float | None
     utterances: int
     latency_p50_s: float | None = None
     latency_p95_s: float | None = None
@@ -94,6 +96,7 @@ class Totals:
     audio_s: float = 0.0
     online_wall_s: float = 0.0
     second_wall_s: float = 0.0
+    second_pass_ran: bool = True
     latencies_s: list[float] = field(default_factory=list)
     piece_lags_s: list[float] = field(default_factory=list)
     confidence_pairs: list[tuple[float, bool]] = field(default_factory=list)
@@ -103,14 +106,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, nargs="+", required=True)
     parser.add_argument("--split", choices=("dev", "test"), help="only the corpus calls of this split")
+    parser.add_argument("--calls", help="only these call ids (comma-separated)")
     parser.add_argument("--realtime", action="store_true", help="pace audio as a microphone would (latency)")
     parser.add_argument("--no-enroll", action="store_true", help="ignore enrollment clips (unenrolled path)")
     parser.add_argument("--asr", default="whisper-tiny.en")
+    parser.add_argument("--online-only", action="store_true", help="skip the second pass (its figures print as -)")
+    parser.add_argument("--keep", type=Path, help="keep each call's SQLite store here, as <condition>-<id>.db")
     args = parser.parse_args(argv)
 
     wanted = set(json.loads(SPLITS.read_text())[args.split]) if args.split else None
     files = [w for d in args.data for w in sorted(d.glob("*.wav")) if not w.name.endswith(".enroll.wav")]
     files = [w for w in files if wanted is None or w.stem in wanted]
+    if args.calls:
+        files = [w for w in files if w.stem in args.calls.split(",")]
     if not files:
         parser.error(f"no <id>.wav files in {', '.join(map(str, args.data))}")
     models = SpeechModels(ModelStore(), args.asr)
@@ -118,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     print(f"{'file':34} {'min':>5} {'DERon':>6} {'DER2':>6} {'WER':>6} {'role':>6} {'role2':>6} {'RTF':>5} {'RTF2':>5}")
     for wav in files:
-        result = evaluate_file(wav, models, totals, args.realtime, not args.no_enroll)
+        result = evaluate_file(wav, models, totals, args.realtime, not args.no_enroll, args.keep, not args.online_only)
         results.append(result)
         print(_row(result), flush=True)
     overall = summarise(totals)
@@ -131,48 +139,60 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def evaluate_file(wav: Path, models: SpeechModels, totals: Totals, realtime: bool, enroll: bool) -> FileResult:
+def evaluate_file(
+    wav: Path,
+    models: SpeechModels,
+    totals: Totals,
+    realtime: bool,
+    enroll: bool,
+    keep: Path | None = None,
+    second_pass: bool = True,
+) -> FileResult:
     stem = wav.with_suffix("")
     reference = read_rttm(stem.with_suffix(".rttm"))
     roles_path, stm_path, enroll_path = (Path(f"{stem}{s}") for s in (".roles.json", ".stm", ".enroll.wav"))
     roles: dict[str, str] | None = json.loads(roles_path.read_text()) if roles_path.exists() else None
     voiceprint = _enroll(models, enroll_path) if enroll and enroll_path.exists() else None
+    second_wall = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         store = CallStore(Path(tmp) / "calls.db")
         source = WavSource(wav, WavSourceSettings(realtime=realtime))
         outcome = record_call(store, models, source, str(wav), voiceprint, second_pass=False)
         stats, latencies = outcome.stats, outcome.stats.latencies_s
-        started = time.perf_counter()
-        realign_call(store, outcome.call_id, models.realigner(), voiceprint)
-        second_wall = time.perf_counter() - started
-        online, second = store.utterances(outcome.call_id), store.utterances(outcome.call_id, "second")
+        passes = {"online": store.utterances(outcome.call_id)}
+        if second_pass:
+            started = time.perf_counter()
+            realign_call(store, outcome.call_id, models.realigner(), voiceprint)
+            second_wall = time.perf_counter() - started
+            passes["second"] = store.utterances(outcome.call_id, "second")
         store.close()
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(tmp) / "calls.db", keep / f"{wav.parent.name}-{wav.stem}.db")
 
     audio_s = outcome.end_s
-    ders = {}
+    online = passes["online"]
+    ders: dict[str, float] = {}
     for name, metric in totals.der.items():
-        scored = hypothesis(online if name.startswith("online") else second)
-        ders[name] = float(metric(reference, scored, uem=Timeline([Segment(0.0, audio_s)])))
+        utterances = passes.get(name.split("_")[0])
+        if utterances is not None:
+            ders[name] = float(metric(reference, hypothesis(utterances), uem=Timeline([Segment(0.0, audio_s)])))
     wer = None
     if stm_path.exists():
         errors = word_errors(read_stm(stm_path), online)
         totals.word_errors += errors.substitutions + errors.deletions + errors.insertions
         totals.reference_words += errors.reference_words
         wer = errors.wer
-    role_acc = role_acc2 = None
+    role_acc: dict[str, float] = {}
     rep_acc: dict[str, float] = {}
     if roles:
-        right, total = role_accuracy_parts(reference, roles, online)
-        right2, _ = role_accuracy_parts(reference, roles, second)
-        totals.role_right["online"] += right
-        totals.role_right["second"] += right2
-        rep_acc = {}
-        for pass_, utterances in (("online", online), ("second", second)):
+        for pass_, utterances in passes.items():
+            right, total = role_accuracy_parts(reference, roles, utterances)
             rep_right, _ = role_accuracy_parts(reference, roles, utterances, rep_only=True)
+            totals.role_right[pass_] += right
             totals.rep_right[pass_] += rep_right
-            rep_acc[pass_] = rep_right / total
+            role_acc[pass_], rep_acc[pass_] = right / total, rep_right / total
         totals.role_total += total
-        role_acc, role_acc2 = right / total, right2 / total
         for u in online:
             correct = utterance_role_correct(reference, roles, u)
             if correct is not None:
@@ -180,6 +200,7 @@ def evaluate_file(wav: Path, models: SpeechModels, totals: Totals, realtime: boo
     totals.audio_s += audio_s
     totals.online_wall_s += stats.cpu_s
     totals.second_wall_s += second_wall
+    totals.second_pass_ran = second_pass
     totals.latencies_s += latencies if realtime else []
     totals.piece_lags_s += stats.piece_lags_s if realtime else []
     return FileResult(
@@ -187,15 +208,15 @@ def evaluate_file(wav: Path, models: SpeechModels, totals: Totals, realtime: boo
         audio_s=round(audio_s, 1),
         der_online=_pct(ders["online_c25"]),
         der_online_c0=_pct(ders["online_c0"]),
-        der_second_pass=_pct(ders["second_c25"]),
-        der_second_pass_c0=_pct(ders["second_c0"]),
-        wer=_pct(wer) if wer is not None else None,
-        role_accuracy=_round(role_acc),
-        role_accuracy_second_pass=_round(role_acc2),
+        der_second_pass=_pct_or_none(ders.get("second_c25")),
+        der_second_pass_c0=_pct_or_none(ders.get("second_c0")),
+        wer=_pct_or_none(wer),
+        role_accuracy=_round(role_acc.get("online")),
+        role_accuracy_second_pass=_round(role_acc.get("second")),
         # Processor time, not wall time: paced at real time the wall clock says nothing about cost, and Whisper
         # runs beside attribution on the second core. RTF is the cost on one core.
         rtf=round(stats.cpu_s / audio_s, 3),
-        rtf_second_pass=round(second_wall / audio_s, 3),
+        rtf_second_pass=round(second_wall / audio_s, 3) if second_pass else None,
         utterances=len(online),
         latency_p50_s=percentile(latencies, 50) if realtime else None,
         latency_p95_s=percentile(latencies, 95) if realtime else None,
@@ -215,15 +236,19 @@ def summarise(t: Totals) -> dict[str, object]:
     return {
         "der_online": _pct(abs(t.der["online_c25"])),
         "der_online_c0": _pct(abs(t.der["online_c0"])),
-        "der_second_pass": _pct(abs(t.der["second_c25"])),
-        "der_second_pass_c0": _pct(abs(t.der["second_c0"])),
+        "der_second_pass": _pct(abs(t.der["second_c25"])) if t.second_pass_ran else None,
+        "der_second_pass_c0": _pct(abs(t.der["second_c0"])) if t.second_pass_ran else None,
         "wer": _pct(t.word_errors / t.reference_words) if t.reference_words else None,
         "role_accuracy": _round(t.role_right["online"] / t.role_total) if t.role_total else None,
-        "role_accuracy_second_pass": _round(t.role_right["second"] / t.role_total) if t.role_total else None,
+        "role_accuracy_second_pass": _round(t.role_right["second"] / t.role_total)
+        if t.role_total and t.second_pass_ran
+        else None,
         "rep_accuracy": _round(t.rep_right["online"] / t.role_total) if t.role_total else None,
-        "rep_accuracy_second_pass": _round(t.rep_right["second"] / t.role_total) if t.role_total else None,
+        "rep_accuracy_second_pass": _round(t.rep_right["second"] / t.role_total)
+        if t.role_total and t.second_pass_ran
+        else None,
         "rtf": round(t.online_wall_s / t.audio_s, 3),
-        "rtf_second_pass": round(t.second_wall_s / t.audio_s, 3),
+        "rtf_second_pass": round(t.second_wall_s / t.audio_s, 3) if t.second_pass_ran else None,
         "latency_p50_s": percentile(t.latencies_s, 50),
         "latency_p95_s": percentile(t.latencies_s, 95),
         "latency_n": len(t.latencies_s),
@@ -241,12 +266,17 @@ def _row(r: FileResult) -> str:
 
     return (
         f"{r.file:34} {r.audio_s / 60:5.1f} {f(r.der_online)} {f(r.der_second_pass)} {f(r.wer)} "
-        f"{f(r.role_accuracy, '6.3f')} {f(r.role_accuracy_second_pass, '6.3f')} {r.rtf:5.2f} {r.rtf_second_pass:5.2f}"
+        f"{f(r.role_accuracy, '6.3f')} {f(r.role_accuracy_second_pass, '6.3f')} "
+        f"{r.rtf:5.2f} {f(r.rtf_second_pass, '5.2f')}"
     )
 
 
 def _pct(x: float) -> float:
     return round(100 * x, 2)
+
+
+def _pct_or_none(x: float | None) -> float | None:
+    return _pct(x) if x is not None else None
 
 
 def _round(x: float | None) -> float | None:

@@ -1,27 +1,31 @@
-"""scripts/eval_speech.py on a rendered call: the table, and the JSON summary as the last line."""
+"""scripts/eval_speech.py on a rendered call: the table, and the JSON summary as the last line; the
+confidence calibration (scripts/calibrate_speech.py) on the call store it keeps."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 from pyannote.core import Annotation, Segment
 
+from edge.attribution import AttributionSettings
 from edge.frames import Role, Utterance
-from scripts import eval_speech
+from scripts import calibrate_speech, eval_speech
 from scripts.speech_eval.metrics import role_accuracy_parts
 
 
 def test_eval_reports_both_passes_and_the_summary_keys(
     rendered: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
+    data = tmp_path / "corpus" / "kitchen"
+    data.mkdir(parents=True)
     wav = rendered["kitchen"]
     for path in wav.parent.glob(f"{wav.stem}.*"):
         (data / path.name).symlink_to(path)
-    assert eval_speech.main(["--data", str(data)]) == 0
+    keep = tmp_path / "stores"
+    assert eval_speech.main(["--data", str(data), "--keep", str(keep)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(lines[-1])
     overall = summary["overall"]
@@ -31,7 +35,32 @@ def test_eval_reports_both_passes_and_the_summary_keys(
     assert only["enrolled"] is True
     assert 0.0 <= overall["der_online"] < 30.0 and 0.0 <= overall["wer"] < 40.0
     assert overall["role_accuracy"] >= 0.7  # all-rep would score 0.55; see test_speech_pipeline.py
-    assert any(line.startswith("data/short-hvac") for line in lines)
+    assert any(line.startswith("kitchen/short-hvac") for line in lines)
+
+    # The kept store is what calibrate_speech reads: every online utterance a reference speaker covers is
+    # scored, as the summary's reliability table scored it.
+    assert [p.name for p in keep.iterdir()] == [f"kitchen-{wav.stem}.db"]
+    decided, by_turn_taking = calibrate_speech.collect(keep, tmp_path / "corpus")
+    scored = sum(b["count"] for b in overall["reliability"])
+    assert len(decided) + len(by_turn_taking) == scored > 0
+
+
+def test_platt_scaling_turns_overconfidence_into_how_often_it_is_right() -> None:
+    # Stored confidence 0.99 right 80 % of the time, 0.6 right 40 %: the fit must say about that, and keep order.
+    decided = [(0.99, i % 5 != 0) for i in range(500)] + [(0.6, i % 5 < 2) for i in range(200)]
+    calibration = calibrate_speech.fit(decided, [True, False, False, False])
+    assert abs(calibration.probability(0.99) - 0.8) < 0.02
+    assert abs(calibration.probability(0.6) - 0.4) < 0.02
+    assert calibration.turn_taking_accuracy == 0.25
+    settings = calibration.settings(AttributionSettings())
+    assert settings["short_piece_confidence"] == 0.25
+    # The settings reproduce the fit from the margin: logit(0.99) = slope * margin + offset at the current ones.
+    current = AttributionSettings()
+    margin = (calibrate_speech.logit(0.99) - current.confidence_offset) / current.confidence_slope
+    live = 1 / (1 + math.exp(-(settings["confidence_slope"] * margin + settings["confidence_offset"])))
+    assert abs(live - calibration.probability(0.99)) < 0.01
+    with pytest.raises(ValueError, match="nothing to fit"):
+        calibrate_speech.fit([(0.9, True)] * 10, [])
 
 
 def test_role_accuracy_counts_each_second_once_when_utterances_overlap() -> None:

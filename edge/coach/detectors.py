@@ -40,8 +40,10 @@ class Candidate:
 @dataclass(frozen=True)
 class DetectorSettings:
     min_speaker_confidence: float = 0.65
-    """Below this, who said it is a guess: 0.65 sits above the 0.6 cap attribution puts on every role when no
-    rep is enrolled (the rep is then only "whoever talks most"), so an unenrolled call gets no nudges."""
+    """Below this, who said it is a guess. Speaker confidence is calibrated (how often the role is right), so
+    this acts on speech whose role is right about two times in three or better. It sits above the 0.6 cap
+    attribution puts on every role when no rep is enrolled (the rep is then only "whoever talks most"), so an
+    unenrolled call gets no nudges."""
     monologue_words: int = 150
     """Rep words in one run of the floor (backchannels from others do not end it) that make a monologue."""
     question_pause_s: float = 0.8

@@ -1,7 +1,7 @@
 """Speech evaluation harness: the edge pipeline on labelled recordings, scored.
 
     .venv/bin/python scripts/eval_speech.py --data DIR [DIR ...] [--split dev|test] [--calls ID,...] [--realtime]
-        [--no-enroll] [--online-only] [--keep STORES_DIR]
+        [--no-enroll] [--online-only] [--keep STORES_DIR | --from-stores STORES_DIR]
 
 Each DIR holds ``<id>.wav`` + ``<id>.rttm``, optionally ``<id>.stm`` (reference words),
 ``<id>.roles.json`` (RTTM speaker → rep/customer/other) and ``<id>.enroll.wav`` (the rep's
@@ -23,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import cast
@@ -36,6 +37,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from edge.audio_file import read_audio
 from edge.call_store import CallStore
 from edge.enrollment import Voiceprint
+from edge.frames import Utterance
 from edge.realign import realign_call
 from edge.recording import record_call
 from edge.sources import WavSource, WavSourceSettings
@@ -66,7 +68,7 @@ class FileResult:
     wer: float | None
     role_accuracy: float | None
     role_accuracy_second_pass: float | None
-    rtf: float
+    rtf: float | None
     rtf_second_pass: float | None
     utterances: int
     latency_p50_s: float | None = None
@@ -94,7 +96,8 @@ class Totals:
     rep_right: dict[str, float] = field(default_factory=lambda: {"online": 0.0, "second": 0.0})
     role_total: float = 0.0
     audio_s: float = 0.0
-    online_wall_s: float = 0.0
+    online_wall_s: float | None = 0.0
+    """Processor seconds of the online pass; None when some file was scored from a kept store."""
     second_wall_s: float = 0.0
     second_pass_ran: bool = True
     latencies_s: list[float] = field(default_factory=list)
@@ -112,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--asr", default="whisper-tiny.en")
     parser.add_argument("--online-only", action="store_true", help="skip the second pass (its figures print as -)")
     parser.add_argument("--keep", type=Path, help="keep each call's SQLite store here, as <condition>-<id>.db")
+    parser.add_argument(
+        "--from-stores", type=Path, help="score the stores a --keep run left here instead of running the pipeline"
+    )
     args = parser.parse_args(argv)
 
     wanted = set(json.loads(SPLITS.read_text())[args.split]) if args.split else None
@@ -121,88 +127,141 @@ def main(argv: list[str] | None = None) -> int:
         files = [w for w in files if w.stem in args.calls.split(",")]
     if not files:
         parser.error(f"no <id>.wav files in {', '.join(map(str, args.data))}")
-    models = SpeechModels(ModelStore(), args.asr)
-    totals = Totals()
+    models = SpeechModels(ModelStore(), args.asr) if args.from_stores is None else None
+    overall_totals = Totals()
+    by_folder: dict[str, Totals] = {}
     results = []
     print(f"{'file':34} {'min':>5} {'DERon':>6} {'DER2':>6} {'WER':>6} {'role':>6} {'role2':>6} {'RTF':>5} {'RTF2':>5}")
     for wav in files:
-        result = evaluate_file(wav, models, totals, args.realtime, not args.no_enroll, args.keep, not args.online_only)
+        if models is not None:
+            run = run_pipeline(wav, models, args.realtime, not args.no_enroll, args.keep, not args.online_only)
+        else:
+            run = load_run(wav, args.from_stores)
+        result = score(wav, run, [overall_totals, by_folder.setdefault(str(wav.parent), Totals())])
         results.append(result)
         print(_row(result), flush=True)
-    overall = summarise(totals)
+    overall = summarise(overall_totals)
+    folders = {folder: summarise(t) for folder, t in by_folder.items()} if len(by_folder) > 1 else {}
+    for folder, summary in folders.items():
+        print(f"\n{folder}: " + ", ".join(f"{k}={v}" for k, v in summary.items() if not isinstance(v, list)))
     print("\noverall: " + ", ".join(f"{k}={v}" for k, v in overall.items() if not isinstance(v, list)))
     print("speaker-confidence reliability (utterances, role right):")
     for b in cast(list[dict[str, float]], overall["reliability"]):
         print(f"  [{b['low']:.1f}, {b['high']:.1f})  n={b['count']:4d}  confidence {b['mean_confidence']:.2f}  "
               f"accuracy {b['accuracy']:.2f}")  # fmt: skip
-    print(json.dumps({"files": [asdict(r) for r in results], "overall": overall}))
+    print(json.dumps({"files": [asdict(r) for r in results], "folders": folders, "overall": overall}))
     return 0
 
 
-def evaluate_file(
-    wav: Path,
-    models: SpeechModels,
-    totals: Totals,
-    realtime: bool,
-    enroll: bool,
-    keep: Path | None = None,
-    second_pass: bool = True,
-) -> FileResult:
-    stem = wav.with_suffix("")
-    reference = read_rttm(stem.with_suffix(".rttm"))
-    roles_path, stm_path, enroll_path = (Path(f"{stem}{s}") for s in (".roles.json", ".stm", ".enroll.wav"))
-    roles: dict[str, str] | None = json.loads(roles_path.read_text()) if roles_path.exists() else None
+@dataclass
+class Run:
+    """What one file's run left to score: the passes' utterances and what the pipeline measured."""
+
+    passes: dict[str, list[Utterance]]
+    audio_s: float
+    enrolled: bool
+    cpu_s: float | None = None
+    """None when scored from kept stores: the processor time was not stored."""
+    second_wall_s: float | None = None
+    latencies_s: list[float] = field(default_factory=list)
+    piece_lags_s: list[float] = field(default_factory=list)
+
+
+def run_pipeline(
+    wav: Path, models: SpeechModels, realtime: bool, enroll: bool, keep: Path | None, second_pass: bool
+) -> Run:
+    enroll_path = Path(f"{wav.with_suffix('')}.enroll.wav")
     voiceprint = _enroll(models, enroll_path) if enroll and enroll_path.exists() else None
-    second_wall = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         store = CallStore(Path(tmp) / "calls.db")
         source = WavSource(wav, WavSourceSettings(realtime=realtime))
         outcome = record_call(store, models, source, str(wav), voiceprint, second_pass=False)
-        stats, latencies = outcome.stats, outcome.stats.latencies_s
-        passes = {"online": store.utterances(outcome.call_id)}
+        run = Run({"online": store.utterances(outcome.call_id)}, outcome.end_s, voiceprint is not None)
+        run.cpu_s = outcome.stats.cpu_s
+        if realtime:  # unpaced, "latency" is only how far the pipeline ran ahead of the audio
+            run.latencies_s, run.piece_lags_s = outcome.stats.latencies_s, outcome.stats.piece_lags_s
         if second_pass:
             started = time.perf_counter()
             realign_call(store, outcome.call_id, models.realigner(), voiceprint)
-            second_wall = time.perf_counter() - started
-            passes["second"] = store.utterances(outcome.call_id, "second")
+            run.second_wall_s = time.perf_counter() - started
+            run.passes["second"] = store.utterances(outcome.call_id, "second")
         store.close()
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(Path(tmp) / "calls.db", keep / f"{wav.parent.name}-{wav.stem}.db")
+            shutil.copyfile(Path(tmp) / "calls.db", _kept(keep, wav))
+    return run
 
-    audio_s = outcome.end_s
-    online = passes["online"]
-    ders: dict[str, float] = {}
-    for name, metric in totals.der.items():
-        utterances = passes.get(name.split("_")[0])
-        if utterances is not None:
-            ders[name] = float(metric(reference, hypothesis(utterances), uem=Timeline([Segment(0.0, audio_s)])))
-    wer = None
-    if stm_path.exists():
-        errors = word_errors(read_stm(stm_path), online)
-        totals.word_errors += errors.substitutions + errors.deletions + errors.insertions
-        totals.reference_words += errors.reference_words
-        wer = errors.wer
+
+def load_run(wav: Path, stores: Path) -> Run:
+    """The passes a run with ``--keep`` stored for this file, to score again without running the pipeline."""
+    path = _kept(stores, wav)
+    if not path.is_file():
+        raise SystemExit(f"no kept store {path}: run with --keep {stores} first")
+    store = CallStore(path)
+    try:
+        (record,) = store.calls()
+        passes = {"online": store.utterances(record.id)}
+        second = store.utterances(record.id, "second")
+        if second:
+            passes["second"] = second
+        ended = [e for e in store.events(record.id) if e["kind"] == "call_ended"]
+        audio_s = float(ended[-1]["end_s"])
+        enrolled = record.rep_id is not None
+    finally:
+        store.close()
+    return Run(passes, audio_s, enrolled)
+
+
+def _kept(stores: Path, wav: Path) -> Path:
+    return stores / f"{wav.parent.name}-{wav.stem}.db"
+
+
+def score(wav: Path, run: Run, totals: Sequence[Totals]) -> FileResult:
+    """The file's figures, added to each of ``totals`` (the overall ones and its folder's)."""
+    stem = wav.with_suffix("")
+    reference = read_rttm(stem.with_suffix(".rttm"))
+    roles_path, stm_path = Path(f"{stem}.roles.json"), stem.with_suffix(".stm")
+    roles: dict[str, str] | None = json.loads(roles_path.read_text()) if roles_path.exists() else None
+    audio_s, online = run.audio_s, run.passes["online"]
+    uem = Timeline([Segment(0.0, audio_s)])
+    ders = {
+        name: float(metric(reference, hypothesis(run.passes[name.split("_")[0]]), uem=uem))
+        for name, metric in totals[0].der.items()
+        if name.split("_")[0] in run.passes
+    }
+    for t in totals[1:]:  # each accumulator must see the file once
+        for name, metric in t.der.items():
+            if name.split("_")[0] in run.passes:
+                metric(reference, hypothesis(run.passes[name.split("_")[0]]), uem=uem)
+    errors = word_errors(read_stm(stm_path), online) if stm_path.exists() else None
     role_acc: dict[str, float] = {}
     rep_acc: dict[str, float] = {}
+    total = 0.0
+    pairs: list[tuple[float, bool]] = []
     if roles:
-        for pass_, utterances in passes.items():
+        for pass_, utterances in run.passes.items():
             right, total = role_accuracy_parts(reference, roles, utterances)
             rep_right, _ = role_accuracy_parts(reference, roles, utterances, rep_only=True)
-            totals.role_right[pass_] += right
-            totals.rep_right[pass_] += rep_right
             role_acc[pass_], rep_acc[pass_] = right / total, rep_right / total
-        totals.role_total += total
         for u in online:
             correct = utterance_role_correct(reference, roles, u)
             if correct is not None:
-                totals.confidence_pairs.append((u.speaker_confidence, correct))
-    totals.audio_s += audio_s
-    totals.online_wall_s += stats.cpu_s
-    totals.second_wall_s += second_wall
-    totals.second_pass_ran = second_pass
-    totals.latencies_s += latencies if realtime else []
-    totals.piece_lags_s += stats.piece_lags_s if realtime else []
+                pairs.append((u.speaker_confidence, correct))
+    for t in totals:
+        if errors is not None:
+            t.word_errors += errors.substitutions + errors.deletions + errors.insertions
+            t.reference_words += errors.reference_words
+        for pass_ in role_acc:
+            t.role_right[pass_] += role_acc[pass_] * total
+            t.rep_right[pass_] += rep_acc[pass_] * total
+        t.role_total += total
+        t.confidence_pairs += pairs
+        t.audio_s += audio_s
+        t.online_wall_s = t.online_wall_s + run.cpu_s if t.online_wall_s is not None and run.cpu_s is not None else None
+        t.second_wall_s += run.second_wall_s or 0.0
+        t.second_pass_ran = "second" in run.passes
+        t.latencies_s += run.latencies_s
+        t.piece_lags_s += run.piece_lags_s
     return FileResult(
         file=f"{wav.parent.name}/{wav.stem}",
         audio_s=round(audio_s, 1),
@@ -210,18 +269,18 @@ def evaluate_file(
         der_online_c0=_pct(ders["online_c0"]),
         der_second_pass=_pct_or_none(ders.get("second_c25")),
         der_second_pass_c0=_pct_or_none(ders.get("second_c0")),
-        wer=_pct_or_none(wer),
+        wer=_pct_or_none(errors.wer if errors is not None else None),
         role_accuracy=_round(role_acc.get("online")),
         role_accuracy_second_pass=_round(role_acc.get("second")),
         # Processor time, not wall time: paced at real time the wall clock says nothing about cost, and Whisper
         # runs beside attribution on the second core. RTF is the cost on one core.
-        rtf=round(stats.cpu_s / audio_s, 3),
-        rtf_second_pass=round(second_wall / audio_s, 3) if second_pass else None,
+        rtf=round(run.cpu_s / audio_s, 3) if run.cpu_s is not None else None,
+        rtf_second_pass=round(run.second_wall_s / audio_s, 3) if run.second_wall_s is not None else None,
         utterances=len(online),
-        latency_p50_s=percentile(latencies, 50) if realtime else None,
-        latency_p95_s=percentile(latencies, 95) if realtime else None,
-        piece_lag_p95_s=percentile(stats.piece_lags_s, 95) if realtime else None,
-        enrolled=voiceprint is not None,
+        latency_p50_s=percentile(run.latencies_s, 50) if run.latencies_s else None,
+        latency_p95_s=percentile(run.latencies_s, 95) if run.latencies_s else None,
+        piece_lag_p95_s=percentile(run.piece_lags_s, 95) if run.piece_lags_s else None,
+        enrolled=run.enrolled,
         rep_accuracy=_round(rep_acc.get("online")),
         rep_accuracy_second_pass=_round(rep_acc.get("second")),
     )
@@ -247,8 +306,10 @@ def summarise(t: Totals) -> dict[str, object]:
         "rep_accuracy_second_pass": _round(t.rep_right["second"] / t.role_total)
         if t.role_total and t.second_pass_ran
         else None,
-        "rtf": round(t.online_wall_s / t.audio_s, 3),
-        "rtf_second_pass": round(t.second_wall_s / t.audio_s, 3) if t.second_pass_ran else None,
+        "rtf": round(t.online_wall_s / t.audio_s, 3) if t.online_wall_s is not None else None,
+        "rtf_second_pass": round(t.second_wall_s / t.audio_s, 3)
+        if t.second_pass_ran and t.online_wall_s is not None
+        else None,
         "latency_p50_s": percentile(t.latencies_s, 50),
         "latency_p95_s": percentile(t.latencies_s, 95),
         "latency_n": len(t.latencies_s),
@@ -267,7 +328,7 @@ def _row(r: FileResult) -> str:
     return (
         f"{r.file:34} {r.audio_s / 60:5.1f} {f(r.der_online)} {f(r.der_second_pass)} {f(r.wer)} "
         f"{f(r.role_accuracy, '6.3f')} {f(r.role_accuracy_second_pass, '6.3f')} "
-        f"{r.rtf:5.2f} {f(r.rtf_second_pass, '5.2f')}"
+        f"{f(r.rtf, '5.2f')} {f(r.rtf_second_pass, '5.2f')}"
     )
 
 

@@ -44,6 +44,13 @@ def test_eval_reports_both_passes_and_the_summary_keys(
     scored = sum(b["count"] for b in overall["reliability"])
     assert len(decided) + len(by_turn_taking) == scored > 0
 
+    # Scored again from the kept store, without the pipeline: the same figures, and no processor time to report.
+    assert eval_speech.main(["--data", str(data), "--from-stores", str(keep)]) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["overall"]
+    assert again["rtf"] is None and again["rtf_second_pass"] is None
+    for key in ("der_online", "der_second_pass", "wer", "role_accuracy", "role_accuracy_second_pass", "confidence_ece"):
+        assert again[key] == overall[key], key
+
 
 def test_platt_scaling_turns_overconfidence_into_how_often_it_is_right() -> None:
     # Stored confidence 0.99 right 80 % of the time, 0.6 right 40 %: the fit must say about that, and keep order.

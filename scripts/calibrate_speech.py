@@ -53,10 +53,13 @@ def collect(stores: Path, corpus: Path) -> tuple[list[tuple[float, bool]], list[
         store = CallStore(db)
         try:
             for record in store.calls():
+                if record.rep_id is None:
+                    continue  # unenrolled: every confidence is capped, so it says nothing of the margin
                 for u in store.utterances(record.id):
                     right = utterance_role_correct(reference, roles, u)
                     if right is None:
                         continue
+                    # Turn-taking pieces carry exactly this value (a voice-decided turn rounding to it is rare).
                     if math.isclose(u.speaker_confidence, fixed):
                         by_turn_taking.append(right)
                     else:

@@ -59,10 +59,10 @@ def test_platt_scaling_turns_overconfidence_into_how_often_it_is_right() -> None
     assert abs(calibration.probability(0.99) - 0.8) < 0.02
     assert abs(calibration.probability(0.6) - 0.4) < 0.02
     assert calibration.turn_taking_accuracy == 0.25
-    settings = calibration.settings(AttributionSettings())
+    current = AttributionSettings()
+    settings = calibration.settings(current)
     assert settings["short_piece_confidence"] == 0.25
     # The settings reproduce the fit from the margin: logit(0.99) = slope * margin + offset at the current ones.
-    current = AttributionSettings()
     margin = (calibrate_speech.logit(0.99) - current.confidence_offset) / current.confidence_slope
     live = 1 / (1 + math.exp(-(settings["confidence_slope"] * margin + settings["confidence_offset"])))
     assert abs(live - calibration.probability(0.99)) < 0.01

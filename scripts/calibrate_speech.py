@@ -30,8 +30,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from edge.attribution import AttributionSettings
-from edge.call_store import CallStore
 from models.store import default_home
+from scripts.eval_speech import load_run
 from scripts.speech_eval.labels import read_rttm
 from scripts.speech_eval.metrics import reliability, utterance_role_correct
 
@@ -49,23 +49,19 @@ def collect(stores: Path, corpus: Path) -> tuple[list[tuple[float, bool]], list[
         roles_path = Path(f"{stem}.roles.json")
         if not roles_path.exists():
             continue  # not a corpus call: no roles to score
+        run = load_run(stem.with_suffix(".wav"), stores)
+        if not run.enrolled:
+            continue  # unenrolled: every confidence is capped, so it says nothing of the margin
         reference, roles = read_rttm(stem.with_suffix(".rttm")), json.loads(roles_path.read_text())
-        store = CallStore(db)
-        try:
-            for record in store.calls():
-                if record.rep_id is None:
-                    continue  # unenrolled: every confidence is capped, so it says nothing of the margin
-                for u in store.utterances(record.id):
-                    right = utterance_role_correct(reference, roles, u)
-                    if right is None:
-                        continue
-                    # Turn-taking pieces carry exactly this value (a voice-decided turn rounding to it is rare).
-                    if math.isclose(u.speaker_confidence, fixed):
-                        by_turn_taking.append(right)
-                    else:
-                        decided.append((u.speaker_confidence, right))
-        finally:
-            store.close()
+        for u in run.passes["online"]:
+            right = utterance_role_correct(reference, roles, u)
+            if right is None:
+                continue
+            # Turn-taking pieces carry exactly this value (a voice-decided turn rounding to it is rare).
+            if math.isclose(u.speaker_confidence, fixed):
+                by_turn_taking.append(right)
+            else:
+                decided.append((u.speaker_confidence, right))
     return decided, by_turn_taking
 
 

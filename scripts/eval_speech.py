@@ -224,25 +224,21 @@ def score(wav: Path, run: Run, totals: Sequence[Totals]) -> FileResult:
     roles: dict[str, str] | None = json.loads(roles_path.read_text()) if roles_path.exists() else None
     audio_s, online = run.audio_s, run.passes["online"]
     uem = Timeline([Segment(0.0, audio_s)])
-    ders = {
-        name: float(metric(reference, hypothesis(run.passes[name.split("_")[0]]), uem=uem))
-        for name, metric in totals[0].der.items()
-        if name.split("_")[0] in run.passes
-    }
-    for t in totals[1:]:  # each accumulator must see the file once
+    hypotheses = {pass_: hypothesis(utterances) for pass_, utterances in run.passes.items()}
+    ders: dict[str, float] = {}
+    for t in totals:  # each accumulator must see the file once; each gives the same figure for it
         for name, metric in t.der.items():
-            if name.split("_")[0] in run.passes:
-                metric(reference, hypothesis(run.passes[name.split("_")[0]]), uem=uem)
+            if (pass_ := name.split("_")[0]) in hypotheses:
+                ders[name] = float(metric(reference, hypotheses[pass_], uem=uem))
     errors = word_errors(read_stm(stm_path), online) if stm_path.exists() else None
-    role_acc: dict[str, float] = {}
-    rep_acc: dict[str, float] = {}
+    right: dict[str, float] = {}
+    rep_right: dict[str, float] = {}
     total = 0.0
     pairs: list[tuple[float, bool]] = []
     if roles:
         for pass_, utterances in run.passes.items():
-            right, total = role_accuracy_parts(reference, roles, utterances)
-            rep_right, _ = role_accuracy_parts(reference, roles, utterances, rep_only=True)
-            role_acc[pass_], rep_acc[pass_] = right / total, rep_right / total
+            right[pass_], total = role_accuracy_parts(reference, roles, utterances)
+            rep_right[pass_], _ = role_accuracy_parts(reference, roles, utterances, rep_only=True)
         for u in online:
             correct = utterance_role_correct(reference, roles, u)
             if correct is not None:
@@ -251,9 +247,9 @@ def score(wav: Path, run: Run, totals: Sequence[Totals]) -> FileResult:
         if errors is not None:
             t.word_errors += errors.substitutions + errors.deletions + errors.insertions
             t.reference_words += errors.reference_words
-        for pass_ in role_acc:
-            t.role_right[pass_] += role_acc[pass_] * total
-            t.rep_right[pass_] += rep_acc[pass_] * total
+        for pass_ in right:
+            t.role_right[pass_] += right[pass_]
+            t.rep_right[pass_] += rep_right[pass_]
         t.role_total += total
         t.confidence_pairs += pairs
         t.audio_s += audio_s
@@ -262,6 +258,8 @@ def score(wav: Path, run: Run, totals: Sequence[Totals]) -> FileResult:
         t.second_pass_ran = "second" in run.passes
         t.latencies_s += run.latencies_s
         t.piece_lags_s += run.piece_lags_s
+    role_acc = {pass_: value / total for pass_, value in right.items()}
+    rep_acc = {pass_: value / total for pass_, value in rep_right.items()}
     return FileResult(
         file=f"{wav.parent.name}/{wav.stem}",
         audio_s=round(audio_s, 1),

@@ -99,9 +99,11 @@ class SelfChecker:
             raise self._fail(spec, f"VAD covers {covered:.0%} of the labelled speech (expected ≥ 80 %)")
         ref = self._reference(spec, {"spans": [[round(a, 3), round(b, 3)] for a, b in spans]})
         if ref is not None:
-            drift = _span_drift(spans, [tuple(x) for x in ref["spans"]])
-            if drift > 0.1:
-                raise self._fail(spec, f"speech spans moved by {drift:.3f} s from the reference")
+            # Another CPU's float rounding can flip a frame near the threshold and split a span in two (a 0.17 s
+            # pause on the demo recording): what matters is how much speech moved, not how many spans there are.
+            drift = _disagreement_s(spans, [(a, b) for a, b in ref["spans"]])
+            if drift > 0.3:
+                raise self._fail(spec, f"speech and silence differ from the reference over {drift:.3f} s")
         return {"speech_coverage": round(covered, 3), "segments": len(spans)}
 
     def _check_asr(self, spec: ModelSpec, directory: Path, rec: Recording) -> dict[str, Any]:
@@ -153,9 +155,9 @@ class SelfChecker:
         ref = self._reference(spec, {"turns": [[round(t.start_s, 2), round(t.end_s, 2), t.speaker] for t in turns]})
         drift = 0.0
         if ref is not None:
-            drift = _span_drift([(t.start_s, t.end_s) for t in turns], [(a, b) for a, b, _ in ref["turns"]])
-            if drift > 0.25:
-                raise self._fail(spec, f"turn boundaries moved by {drift:.2f} s from the reference")
+            drift = _disagreement_s([(t.start_s, t.end_s) for t in turns], [(a, b) for a, b, _ in ref["turns"]])
+            if drift > 0.5:
+                raise self._fail(spec, f"speech and silence differ from the reference over {drift:.2f} s")
         return {
             "speakers": len(speakers),
             "frame_agreement": round(agreement, 3),
@@ -196,24 +198,30 @@ def _words(text: str) -> list[str]:
     return "".join(c.lower() if c.isalnum() or c == "'" else " " for c in text).split()
 
 
-def _coverage(
-    reference: list[tuple[float, float]], hypothesis: list[tuple[float, float]], step_s: float = 0.01
-) -> float:
-    end = max([b for _, b in reference + hypothesis] + [0.0])
+def _masks(*span_lists: list[tuple[float, float]], step_s: float = 0.01) -> list[np.ndarray]:
+    """Each list of (start_s, end_s) spans as a boolean speech mask on one shared grid of ``step_s``."""
+    end = max([b for spans in span_lists for _, b in spans] + [0.0])
     grid = np.arange(0.0, end, step_s)
-    ref = np.zeros(len(grid), dtype=bool)
-    hyp = np.zeros(len(grid), dtype=bool)
-    for a, b in reference:
-        ref |= (grid >= a) & (grid < b)
-    for a, b in hypothesis:
-        hyp |= (grid >= a) & (grid < b)
+    masks = []
+    for spans in span_lists:
+        mask = np.zeros(len(grid), dtype=bool)
+        for a, b in spans:
+            mask |= (grid >= a) & (grid < b)
+        masks.append(mask)
+    return masks
+
+
+def _coverage(reference: list[tuple[float, float]], hypothesis: list[tuple[float, float]]) -> float:
+    ref, hyp = _masks(reference, hypothesis)
     return float((ref & hyp).sum() / max(ref.sum(), 1))
 
 
-def _span_drift(spans: list[tuple[float, float]], reference: list[tuple[float, float]]) -> float:
-    if len(spans) != len(reference):
-        return float("inf")
-    return max((max(abs(a - c), abs(b - d)) for (a, b), (c, d) in zip(spans, reference, strict=True)), default=0.0)
+def _disagreement_s(
+    spans: list[tuple[float, float]], reference: list[tuple[float, float]], step_s: float = 0.01
+) -> float:
+    """Seconds in which one of the two says speech and the other silence."""
+    mine, theirs = _masks(spans, reference, step_s=step_s)
+    return float(np.count_nonzero(mine ^ theirs)) * step_s
 
 
 def _same_vs_different(by_speaker: dict[str, list[np.ndarray]]) -> tuple[float, float]:

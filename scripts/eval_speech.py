@@ -48,7 +48,7 @@ from scripts.speech_eval.labels import read_rttm, read_stm
 from scripts.speech_eval.metrics import (
     hypothesis,
     reliability,
-    role_accuracy_parts,
+    role_time,
     utterance_role_correct,
     word_errors,
 )
@@ -93,6 +93,10 @@ class Totals:
     word_errors: int = 0
     reference_words: int = 0
     role_right: dict[str, float] = field(default_factory=lambda: {"online": 0.0, "second": 0.0})
+    role_lost: dict[str, dict[str, float]] = field(
+        default_factory=lambda: {p: {"missed": 0.0, "overlapped": 0.0, "wrong": 0.0} for p in ("online", "second")}
+    )
+    """Per pass, reference speech time not right, by why (see ``metrics.RoleTime``)."""
     rep_right: dict[str, float] = field(default_factory=lambda: {"online": 0.0, "second": 0.0})
     role_total: float = 0.0
     audio_s: float = 0.0
@@ -233,12 +237,15 @@ def score(wav: Path, run: Run, totals: Sequence[Totals]) -> FileResult:
     errors = word_errors(read_stm(stm_path), online) if stm_path.exists() else None
     right: dict[str, float] = {}
     rep_right: dict[str, float] = {}
+    lost: dict[str, dict[str, float]] = {}
     total = 0.0
     pairs: list[tuple[float, bool]] = []
     if roles:
         for pass_, utterances in run.passes.items():
-            right[pass_], total = role_accuracy_parts(reference, roles, utterances)
-            rep_right[pass_], _ = role_accuracy_parts(reference, roles, utterances, rep_only=True)
+            parts = role_time(reference, roles, utterances)
+            right[pass_], total = parts.right, parts.total
+            lost[pass_] = {"missed": parts.missed, "overlapped": parts.overlapped, "wrong": parts.wrong}
+            rep_right[pass_] = role_time(reference, roles, utterances, rep_only=True).right
         for u in online:
             correct = utterance_role_correct(reference, roles, u)
             if correct is not None:
@@ -250,6 +257,8 @@ def score(wav: Path, run: Run, totals: Sequence[Totals]) -> FileResult:
         for pass_ in right:
             t.role_right[pass_] += right[pass_]
             t.rep_right[pass_] += rep_right[pass_]
+            for why, seconds in lost[pass_].items():
+                t.role_lost[pass_][why] += seconds
         t.role_total += total
         t.confidence_pairs += pairs
         t.audio_s += audio_s
@@ -304,6 +313,7 @@ def summarise(t: Totals) -> dict[str, object]:
         "rep_accuracy_second_pass": _round(t.rep_right["second"] / t.role_total)
         if t.role_total and t.second_pass_ran
         else None,
+        "role_lost": _role_lost(t),
         "rtf": round(t.online_wall_s / t.audio_s, 3) if t.online_wall_s is not None else None,
         "rtf_second_pass": round(t.second_wall_s / t.audio_s, 3)
         if t.second_pass_ran and t.online_wall_s is not None
@@ -317,6 +327,15 @@ def summarise(t: Totals) -> dict[str, object]:
         "confidence_ece": round(ece, 3),
         "reliability": [asdict(b) for b in bins],
     }
+
+
+def _role_lost(t: Totals) -> dict[str, dict[str, float | None]] | None:
+    """Per pass, where the role accuracy short of 1 went, as shares of reference speech time: speech the VAD
+    missed, cross-talk given the floor holder's role, and one voice given the wrong role."""
+    if not t.role_total:
+        return None
+    passes = ["online", "second"] if t.second_pass_ran else ["online"]
+    return {p: {why: _round(seconds / t.role_total) for why, seconds in t.role_lost[p].items()} for p in passes}
 
 
 def _row(r: FileResult) -> str:

@@ -13,7 +13,7 @@ from pyannote.core import Annotation, Segment
 from edge.attribution import AttributionSettings
 from edge.frames import Role, Utterance
 from scripts import calibrate_speech, eval_speech
-from scripts.speech_eval.metrics import role_accuracy_parts
+from scripts.speech_eval.metrics import role_time
 
 
 def test_eval_reports_both_passes_and_the_summary_keys(
@@ -75,5 +75,17 @@ def test_role_accuracy_counts_each_second_once_when_utterances_overlap() -> None
     reference[Segment(0.0, 10.0)] = "joe"
     floor = Utterance("u1", "c", "rep", Role.REP, 0.0, 8.0, "words", 1.0, 0.9)
     cross_talk = Utterance("u1o1", "c", "rep", Role.REP, 2.0, 4.0, "", 0.0, 0.5)
-    right, total = role_accuracy_parts(reference, {"joe": "rep"}, [floor, cross_talk])
-    assert (right, total) == (8.0, 10.0)
+    parts = role_time(reference, {"joe": "rep"}, [floor, cross_talk])
+    assert (parts.right, parts.total, parts.missed) == (8.0, 10.0, 2.0)
+
+
+def test_role_time_tells_missed_speech_from_cross_talk_from_wrong_speakers() -> None:
+    reference = Annotation()
+    reference[Segment(0.0, 10.0)] = "joe"  # the rep
+    reference[Segment(4.0, 5.0)] = "ann"  # a backchannel under him
+    reference[Segment(12.0, 16.0)] = "ann"
+    rep_turn = Utterance("u1", "c", "rep", Role.REP, 0.0, 9.0, "words", 1.0, 0.9)  # misses his last second
+    her_turn = Utterance("u2", "c", "rep", Role.REP, 12.0, 16.0, "words", 1.0, 0.9)  # she is taken for him
+    parts = role_time(reference, {"joe": "rep", "ann": "customer"}, [rep_turn, her_turn])
+    assert (parts.total, parts.right, parts.missed, parts.overlapped) == (15.0, 9.0, 1.0, 1.0)
+    assert parts.wrong == 4.0

@@ -52,25 +52,48 @@ def word_errors(reference: Sequence[StmLine], utterances: Sequence[Utterance]) -
     return WordErrors(out.wer, len(ref.split()), out.substitutions, out.deletions, out.insertions)
 
 
-def role_accuracy_parts(
+@dataclass(frozen=True)
+class RoleTime:
+    """Reference speech time (each speaker's own, overlaps counted per speaker) by how a pass labelled it."""
+
+    total: float
+    right: float
+    missed: float
+    """No utterance covers it: the VAD heard nothing there."""
+    overlapped: float
+    """Covered with the wrong role while another reference speaker talked too (a backchannel under a turn)."""
+
+    @property
+    def wrong(self) -> float:
+        """Covered with the wrong role, one person talking: the attribution's own mistakes."""
+        return self.total - self.right - self.missed - self.overlapped
+
+
+def role_time(
     reference: Annotation, roles: dict[str, str], utterances: Sequence[Utterance], rep_only: bool = False
-) -> tuple[float, float]:
-    """(seconds right, seconds in all): role accuracy is their ratio, the share of reference speech time
-    (each speaker's own time, overlaps counted per speaker) that a hypothesis utterance covers with that
-    speaker's role. Speech no utterance covers counts as wrong. With ``rep_only`` customer and other
-    count as one (rep or not: the confusion that breaks a coaching point)."""
+) -> RoleTime:
+    """Role accuracy (``right / total``, the share of reference speech time a hypothesis utterance covers with
+    that speaker's role) and where the rest went. With ``rep_only`` customer and other count as one (rep or
+    not: the confusion that breaks a coaching point)."""
 
     def role(value: str | None) -> str | None:
         return ("rep" if value == "rep" else "not-rep") if rep_only else value
 
-    total = right = 0.0
+    # Utterances may overlap (the second pass's cross-talk): each second of a segment counts once.
+    heard = Timeline([Segment(u.start_s, u.end_s) for u in utterances]).support()
+    by_role: dict[str | None, Timeline] = {}
+    for u in utterances:
+        by_role.setdefault(role(u.role.value), Timeline()).add(Segment(u.start_s, u.end_s))
+    cross_talk = reference.get_overlap()
+    total = right = missed = overlapped = 0.0
     for segment, _, speaker in reference.itertracks(yield_label=True):
         total += segment.duration
-        want = role(roles.get(str(speaker)))
-        # Utterances may overlap (the second pass's cross-talk): count each second of the segment once.
-        covered = Timeline([Segment(u.start_s, u.end_s) for u in utterances if role(u.role.value) == want])
-        right += covered.support().crop(segment).duration()
-    return right, total
+        covered = heard.crop(segment)
+        correct = by_role.get(role(roles.get(str(speaker))), Timeline()).support().crop(segment)
+        right += correct.duration()
+        missed += segment.duration - covered.duration()
+        overlapped += covered.extrude(correct).crop(cross_talk).duration() if cross_talk else 0.0
+    return RoleTime(total, right, missed, overlapped)
 
 
 def utterance_role_correct(reference: Annotation, roles: dict[str, str], utterance: Utterance) -> bool | None:

@@ -18,7 +18,7 @@ from edge.sources import WavSource
 from edge.speech_models import SpeechModels
 from models.store import ModelStore
 from scripts.speech_eval.labels import read_rttm, read_stm
-from scripts.speech_eval.metrics import hypothesis, role_accuracy_parts, word_errors
+from scripts.speech_eval.metrics import hypothesis, role_time, word_errors
 
 
 @pytest.fixture(scope="session")
@@ -69,12 +69,12 @@ def test_an_enrolled_rep_is_told_apart_from_the_customers(
     # the rep would score 0.55 (the rep's share of the speech); the bars sit well above that.
     for pass_ in ("online", "second"):
         utterances = store.utterances(result.call_id, pass_)
-        right, total = role_accuracy_parts(reference, roles, utterances, rep_only=True)
-        print(f"{pass_}: rep/not-rep accuracy {right / total:.3f}")
-        assert right / total >= 0.75
+        rep_only = role_time(reference, roles, utterances, rep_only=True)
+        print(f"{pass_}: rep/not-rep accuracy {rep_only.right / rep_only.total:.3f}")
+        assert rep_only.right / rep_only.total >= 0.75
         assert {u.speaker_id for u in utterances if u.role == Role.REP} == {"marcus"}
-    right, total = role_accuracy_parts(reference, roles, store.utterances(result.call_id))
-    assert right / total >= 0.7  # online, with customer and spouse told apart too
+    online = role_time(reference, roles, store.utterances(result.call_id))
+    assert online.right / online.total >= 0.7  # online, with customer and spouse told apart too
 
 
 def test_enrollment_refuses_a_clip_with_too_little_speech(

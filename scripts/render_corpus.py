@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=default_home() / "corpus")
     parser.add_argument("--conditions", default=",".join(CONDITIONS))
     parser.add_argument("--split", choices=("all", "dev", "test"), default="all")
+    parser.add_argument("--calls", help="only these call ids (comma-separated)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rooms", type=Path, default=SHARED_ROOMS, help="shared/data/rooms")
     parser.add_argument(
@@ -52,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
 
     splits = ("dev", "test") if args.split == "all" else (args.split,)
     calls = {split: load_split(split) for split in splits}
+    if args.calls:
+        wanted = set(args.calls.split(","))
+        calls = {split: [c for c in split_calls if c.id in wanted] for split, split_calls in calls.items()}
+        if unknown := wanted - {c.id for split_calls in calls.values() for c in split_calls}:
+            parser.error(f"no call {', '.join(sorted(unknown))} in the {args.split} split(s)")
     conditions = [CONDITIONS[name] for name in args.conditions.split(",")]
     synth, bank = voice_engine(args.voices, args.out / "tts-cache", args.threads)
     started = time.perf_counter()

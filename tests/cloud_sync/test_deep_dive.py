@@ -94,7 +94,10 @@ def test_the_claude_path_runs_through_the_sdk_with_a_cached_prefix(llm: LocalLlm
     manifest, _ = corpus_manifest(SHORT, REP)
     rubric = starter_rubric("hvac")
     with loopback_messages(llm, json_grammar) as api:
-        client = ClaudeClient(ClaudeSettings(base_url=api.url, api_key="test-key", max_retries=0))
+        # The local model answering for Opus writes a review in minutes, not seconds, on two busy cores: the
+        # SDK's wait is not what this test is about.
+        settings = ClaudeSettings(base_url=api.url, api_key="test-key", max_retries=0, timeout_s=1800.0)
+        client = ClaudeClient(settings)
         dive = DeepDive(ClaudeDeepDive(client), SMALL)
         first = dive.review(manifest, rubric, "starter:hvac")
         second = dive.review(manifest.model_copy(update={"call_id": "again"}), rubric, "starter:hvac")

@@ -21,6 +21,10 @@ segment is looked at in context, the way diart does:
    voice for free; a piece cut at a speaker change pays ``change_penalty`` to go to the speaker it
    changed from.
 
+Another local speaker heard inside a turn without taking the floor (a backchannel, a start that gave
+way) is cross-talk: a turn of its own with no audio, so the speaker timeline has them and Whisper is
+not asked to read two voices at once.
+
 Confidence is a logistic function of the margin between the chosen voice and the best other option.
 Speech with no usable voice and no continuity (a backchannel at the very start) goes by turn-taking
 to the last speaker other than the one who just spoke, with a low confidence. Roles: see ``voices``.
@@ -86,6 +90,12 @@ class AttributionSettings:
     """Confidence of speech attributed by turn-taking alone: how often its role was right on the same calls."""
     overlap_span_s: float = 1.0
     """Overlap with another voice is looked for this far either side of a turn's start (seconds)."""
+    cross_talk_min_s: float = 0.2
+    """Another local speaker heard this long (seconds) inside a turn without taking the floor is cross-talk:
+    a turn of its own, with no words."""
+    cross_talk_confidence: float = 0.676
+    """Speaker confidence of cross-talk: how often someone of its role talked there (``calibrate_speech``, 111
+    cross-talk utterances of dev hvac-01, hvac-02, roofing-02 and solar-02 in the four conditions)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,9 @@ class SpeakerTurn:
     overlap_s: float = 0.0
     """Seconds around its start in which the segmentation model heard this speaker and someone else at once:
     a speaker who starts while the other is still talking (a cut-off) overlaps; one who waits does not."""
+    cross_talk: bool = False
+    """Someone talking under another's turn (a backchannel, a start that gave way): no audio of its own to
+    transcribe (``samples`` is empty), only who and when."""
 
 
 @dataclass
@@ -116,6 +129,16 @@ class _Local:
     heard_before_s: float
     not_voice: str | None = None
     """A voice this local speaker is known not to be (the one the speaker changed from)."""
+
+
+def _stretches(frames: np.ndarray, times: np.ndarray, step_s: float, min_s: float) -> list[tuple[float, float]]:
+    """(start_s, end_s) of each run of true frames at least ``min_s`` long."""
+    out = []
+    for value, group in itertools.groupby(range(len(frames)), key=lambda i: bool(frames[i])):
+        idx = list(group)
+        if value and len(idx) * step_s >= min_s:
+            out.append((float(times[idx[0]]) - step_s / 2, float(times[idx[-1]]) + step_s / 2))
+    return out
 
 
 def _sigmoid(x: float) -> float:
@@ -175,7 +198,63 @@ class SpeakerAttributor:
             near = (times >= start_s - s.overlap_span_s) & (times <= start_s + s.overlap_span_s)
             overlap_s = float(np.count_nonzero(near & talking_over[:, k])) * activity.frame_step_s
             turns.append(self._turn(segment, lo, hi, voice.id, confidence[k], embedded=True, overlap_s=overlap_s))
-        return turns
+        return turns + self._cross_talk(runs, turns, assignment, context, active, times, activity.frame_step_s)
+
+    def _cross_talk(
+        self,
+        runs: list[tuple[int, int, int]],
+        turns: list[SpeakerTurn],
+        assignment: dict[int, Voice | None],
+        context: dict[int, _Local],
+        active: np.ndarray,
+        times: np.ndarray,
+        step_s: float,
+    ) -> list[SpeakerTurn]:
+        """Other local speakers heard inside each turn without holding the floor, as turns with no audio.
+
+        Who they are: the voice the assignment gave them if they hold a turn of this segment, else the one
+        continuity links them to, else the last other voice that held the floor (people backchannel whoever
+        they are talking with)."""
+        s = self.settings
+        out: list[SpeakerTurn] = []
+        for (_, _, k), turn in zip(runs, turns, strict=True):
+            inside = (times >= turn.start_s) & (times < turn.end_s)
+            for j in range(active.shape[1]):
+                if j == k:
+                    continue
+                stretches = _stretches(inside & active[:, j], times, step_s, s.cross_talk_min_s)
+                if not stretches:
+                    continue
+                voice = self._cross_talker(j, turn.speaker_id, assignment, context)
+                if voice is None:
+                    continue
+                role, cap = self.voices.role_of(voice)
+                for start_s, end_s in stretches:
+                    out.append(
+                        SpeakerTurn(
+                            samples=turn.samples[:0],
+                            rate_hz=turn.rate_hz,
+                            start_s=start_s,
+                            end_s=end_s,
+                            speaker_id=voice,
+                            role=role,
+                            confidence=round(min(s.cross_talk_confidence, cap), 3),
+                            embedded=False,
+                            cross_talk=True,
+                        )
+                    )
+        return out
+
+    def _cross_talker(
+        self, k: int, floor: str, assignment: dict[int, Voice | None], context: dict[int, _Local]
+    ) -> str | None:
+        assigned = assignment.get(k)
+        if assigned is not None:
+            return assigned.id if assigned.id != floor else None
+        links = {v: sec for v, sec in context[k].link_s.items() if v != floor} if k in context else {}
+        if links:
+            return max(links, key=lambda v: links[v])
+        return next((v for v in map(self.voices.resolve, reversed(self._history)) if v != floor), None)
 
     # -- the segment in its window -------------------------------------------------------------------
     def _speakers(
@@ -212,8 +291,9 @@ class SpeakerAttributor:
             # Cut here because the speaker changed: whoever spoke last is not who speaks first. (The window's
             # model may still have merged the two, so their continuity does not count.)
             first = locals_[runs[0][2]]
-            first.link_s.pop(self._history[-1], None)
-            first.not_voice = self._history[-1]
+            last = self.voices.resolve(self._history[-1])
+            first.link_s.pop(last, None)
+            first.not_voice = last
         return locals_, context
 
     def _runs(self, probs: np.ndarray, times: np.ndarray, segment: SpeechSegment) -> list[tuple[int, int, int]]:
@@ -241,9 +321,10 @@ class SpeakerAttributor:
         before = times < segment.start_s
         mine_before = before & active[:, k]
         link: dict[str, float] = {}
-        for start, end, speaker in self._labels:
+        for start, end, labelled in self._labels:
             overlap = float(np.count_nonzero(mine_before & (times >= start) & (times < end))) * step
             if overlap > 0:
+                speaker = self.voices.resolve(labelled)
                 link[speaker] = link.get(speaker, 0.0) + overlap
         heard_before = float(np.count_nonzero(mine_before)) * step
         if heard_before < s.min_link_s:
@@ -275,7 +356,7 @@ class SpeakerAttributor:
         s = self.settings
         candidates: list[Voice] = self.voices.candidates()
         for local in [*locals_.values(), *context.values()]:
-            candidates += [self.voices.get(v) for v in local.link_s if all(c.id != v for c in candidates)]
+            candidates += [voice for v in local.link_s if (voice := self.voices.get(v)) not in candidates]
         # Speech with no voice to compare and no continuity: turn-taking decides (see attribute).
         keys = [k for k, local in locals_.items() if local.embedding is not None or local.link_s]
         everyone = {**locals_, **context}
@@ -331,8 +412,9 @@ class SpeakerAttributor:
     def _by_turn_taking(self, segment: SpeechSegment, lo: int = 0, hi: int | None = None) -> SpeakerTurn:
         hi = len(segment.samples) if hi is None else hi
         if self._history:
-            last = self._history[-1]
-            speaker = next((sp for sp in reversed(self._history[:-1]) if sp != last), last)
+            history = [self.voices.resolve(sp) for sp in self._history]
+            last = history[-1]
+            speaker = next((sp for sp in reversed(history[:-1]) if sp != last), last)
         elif self.voices.rep is not None:
             speaker = self.voices.rep.id
         else:

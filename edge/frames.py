@@ -74,6 +74,12 @@ class Utterance:
     """Seconds around its start in which its speaker and someone else talked at once (0 when the speaker
     waited their turn): the acoustic trace of cutting someone off."""
 
+    @property
+    def is_cross_talk(self) -> bool:
+        """Someone heard talking under another's utterance (a backchannel, a start that gave way): who and
+        when, with no words (two voices at once are not transcribed)."""
+        return not self.text and self.asr_confidence == 0.0
+
 
 @dataclass(frozen=True)
 class Moment:

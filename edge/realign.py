@@ -9,6 +9,7 @@ voice in two), otherwise by talk time.
 Each online utterance takes the diarized speaker that holds the floor through it. One that spans
 several diarized speakers (changes the online pass missed) is cut at the diarized boundaries and
 its pieces are transcribed again. Utterances the diarizer heard no speech in keep their online label.
+The online pass's cross-talk is left out: the second pass finds who talked under whom itself.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class Realigner:
         voiceprint: np.ndarray | None = None,
         rep_id: str = "rep",
     ) -> Realignment:
+        online = [u for u in online if not u.is_cross_talk]
         candidates = [self._diarizer.diarize(audio)]
         count = self._speaker_count(online)
         if count is not None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.attribution import AttributionSettings, SpeakerAttributor
+from edge.attribution import AttributionSettings, SpeakerAttributor, SpeakerTurn
 from edge.change_detector import ChangeSettings
 from edge.clock import Clock, MonotonicClock
 from edge.frames import AudioChunk, SpeechSegment, Utterance
@@ -109,8 +109,12 @@ class SpeechPipeline:
         for segment in segments:
             whole = self._transcribe(segment.samples, segment.rate_hz)  # while the speaker is worked out
             turns = self._attributor.attribute(segment)
-            one_turn = len(turns) == 1 and len(turns[0].samples) == len(segment.samples)
+            floor = [t for t in turns if not t.cross_talk]
+            one_turn = len(floor) == 1 and len(floor[0].samples) == len(segment.samples)
             for turn in turns:
+                if turn.cross_talk:  # two voices at once: nothing for Whisper, only who and when
+                    out.append(self._utterance(turn, "", 0.0, self._clock.now_ns()))
+                    continue
                 # A segment that holds more than one turn is decoded again turn by turn: Whisper's words carry no
                 # times to split them by. (The decode of the whole then cost a little CPU for nothing.)
                 words = (whole if one_turn else self._transcribe(turn.samples, turn.rate_hz)).result()
@@ -119,25 +123,26 @@ class SpeechPipeline:
                     continue
                 self.stats.decode_s += words.decode_s
                 now_ns = self._clock.now_ns()
-                out.append(
-                    Utterance(
-                        id=f"u{self._count:05d}",
-                        call_id=self.call_id,
-                        speaker_id=turn.speaker_id,
-                        role=turn.role,
-                        start_s=round(turn.start_s, 3),
-                        end_s=round(turn.end_s, 3),
-                        text=words.text,
-                        asr_confidence=words.confidence,
-                        speaker_confidence=turn.confidence,
-                        t_mono_ns=now_ns,
-                        overlap_s=turn.overlap_s,
-                    )
-                )
-                self._count += 1
+                out.append(self._utterance(turn, words.text, words.confidence, now_ns))
                 if live:
                     self._measure_latency(segment, turn.end_s, now_ns)
         return out
+
+    def _utterance(self, turn: SpeakerTurn, text: str, asr_confidence: float, now_ns: int) -> Utterance:
+        self._count += 1
+        return Utterance(
+            id=f"u{self._count - 1:05d}",
+            call_id=self.call_id,
+            speaker_id=turn.speaker_id,
+            role=turn.role,
+            start_s=round(turn.start_s, 3),
+            end_s=round(turn.end_s, 3),
+            text=text,
+            asr_confidence=asr_confidence,
+            speaker_confidence=turn.confidence,
+            t_mono_ns=now_ns,
+            overlap_s=turn.overlap_s,
+        )
 
     def _measure_latency(self, segment: SpeechSegment, turn_end_s: float, final_ns: int) -> None:
         at_segment_end = turn_end_s >= segment.end_s

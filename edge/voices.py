@@ -5,7 +5,10 @@ references: the voiceprint (recorded elsewhere) and the rep as heard in this roo
 from turns that clearly sound like the voiceprint; the room model can lift a turn's score only
 halfway from the voiceprint's, so a turn it learnt by mistake cannot carry another voice to the rep.
 Roles: the enrolled voice is the rep; the non-rep speaker with the most talk time is the customer
-(with hysteresis); anyone else is other.
+(with hysteresis); anyone else is other. A voice of its own that comes to sound like both the
+voiceprint and the rep in this room is the rep heard from another spot (a noisy embedding opened it,
+and its own centroid then kept the rep's turns): it is merged into the rep, and its id becomes an
+alias of the rep's.
 Without enrollment the speaker with the most talk time is taken for the rep (reps talk most on a
 consult), and no role is more certain than ``unenrolled_confidence_cap``.
 """
@@ -35,6 +38,14 @@ class VoiceSettings:
     """Without a voiceprint the rep is guessed from talk time, so no role is more certain than this."""
     role_switch_ratio: float = 1.5
     """Another non-rep speaker becomes the customer only with this many times the current one's talk time."""
+    rep_merge_print: float = 0.6
+    """A voice whose centroid is at least this close to the voiceprint (cosine)..."""
+    rep_merge_room: float = 0.9
+    """...and this close to the rep as heard in this room..."""
+    rep_merge_min_s: float = 2.0
+    """...once it holds this much embedded speech (seconds), is the rep. (Dev roofing-02 in the basement: a
+    voice opened at 170 s took 20 of the rep's turns, its centroid 0.70 to the voiceprint and 0.97 to the
+    rep's; customers sit at 0.2-0.4.)"""
 
 
 @dataclass(eq=False)  # compared by identity: a voice is one person, whatever its numbers
@@ -55,6 +66,8 @@ class VoiceBook:
         self.rep = Voice(rep_id) if voiceprint is not None else None  # the rep as heard in this room
         self.others: list[Voice] = []
         self._customer_id: str | None = None
+        self._opened = 0  # voices opened so far: ids are never reused, merged ones live on as aliases
+        self._aliases: dict[str, str] = {}
 
     @property
     def voices(self) -> list[Voice]:
@@ -64,7 +77,12 @@ class VoiceBook:
     def has_room(self) -> bool:
         return len(self.voices) < self.settings.max_speakers
 
+    def resolve(self, speaker_id: str) -> str:
+        """The id a speaker goes by now (a merged voice's id names the rep)."""
+        return self._aliases.get(speaker_id, speaker_id)
+
     def get(self, speaker_id: str) -> Voice:
+        speaker_id = self.resolve(speaker_id)
         return next(v for v in self.voices if v.id == speaker_id)
 
     def candidates(self) -> list[Voice]:
@@ -88,7 +106,8 @@ class VoiceBook:
         unheard = next((v for v in self.others if v.centroid is None and v not in taken), None)
         if unheard is not None:
             return unheard
-        voice = Voice(f"spk{len(self.others) + 1}")
+        self._opened += 1
+        voice = Voice(f"spk{self._opened}")
         self.others.append(voice)
         return voice
 
@@ -105,9 +124,33 @@ class VoiceBook:
         current = voice.centroid if voice.centroid is not None else np.zeros_like(embedding)
         voice.centroid = unit(current * voice.weight_s + embedding * embedded_s)
         voice.weight_s += embedded_s
+        if self._sounds_like_the_rep(voice):
+            self._merge_into_rep(voice)
+
+    def _sounds_like_the_rep(self, voice: Voice) -> bool:
+        s, rep = self.settings, self.rep
+        if rep is None or self.voiceprint is None or voice is rep or voice.centroid is None:
+            return False
+        if voice.weight_s < s.rep_merge_min_s or float(voice.centroid @ self.voiceprint) < s.rep_merge_print:
+            return False
+        return rep.centroid is None or float(voice.centroid @ rep.centroid) >= s.rep_merge_room
+
+    def _merge_into_rep(self, voice: Voice) -> None:
+        rep = self.rep
+        assert rep is not None and voice.centroid is not None
+        current = rep.centroid if rep.centroid is not None else np.zeros_like(voice.centroid)
+        rep.centroid = unit(current * rep.weight_s + voice.centroid * voice.weight_s)
+        rep.weight_s += voice.weight_s
+        rep.talk_s += voice.talk_s
+        self.others.remove(voice)
+        self._aliases[voice.id] = rep.id
+        self._aliases.update({old: rep.id for old, new in self._aliases.items() if new == voice.id})
+        if self._customer_id == voice.id:
+            self._customer_id = None
 
     def role_of(self, speaker_id: str) -> tuple[Role, float]:
         """The speaker's role and the cap on any confidence in it."""
+        speaker_id = self.resolve(speaker_id)
         if self.rep is not None:
             if speaker_id == self.rep.id:
                 return Role.REP, 1.0

@@ -8,8 +8,9 @@ Attribution turns the margin between the chosen voice and the best other option 
 ``sigmoid(slope * margin + offset)``. This reads every kept call store (``<condition>-<call>.db``),
 finds each online utterance's reference role, and fits ``p(role right) = sigmoid(a * logit(c) + b)``
 to the stored confidences ``c`` of the turns the voice or continuity decided; the turns given by
-turn-taking alone (one fixed confidence) get their observed accuracy. It prints the reliability table
-before and after, and the ``AttributionSettings`` values that give the fitted probabilities. The stores
+turn-taking alone and the cross-talk (each one fixed confidence) get their observed accuracy. It prints
+the reliability table before and after, and the ``AttributionSettings`` values that give the fitted
+probabilities. The stores
 must come from the current settings (the new ones are composed with them). Fit on the dev split only: the
 test split is where the fit is judged.
 """
@@ -20,7 +21,8 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -38,10 +40,18 @@ from scripts.speech_eval.metrics import reliability, utterance_role_correct
 _EDGE = 1e-3  # stored confidences are rounded to 3 decimals: 1.0 means "at least 0.9995"
 
 
-def collect(stores: Path, corpus: Path) -> tuple[list[tuple[float, bool]], list[bool]]:
-    """(confidence, role right) of the voice-decided online utterances; role right of the turn-taking ones."""
-    decided: list[tuple[float, bool]] = []
-    by_turn_taking: list[bool] = []
+@dataclass
+class Outcomes:
+    decided: list[tuple[float, bool]] = field(default_factory=list)
+    """(confidence, role right) of the online utterances the voice or continuity decided."""
+    by_turn_taking: list[bool] = field(default_factory=list)
+    """Role right, of each turn given by turn-taking alone."""
+    cross_talk: list[bool] = field(default_factory=list)
+    """Role right, of each cross-talk utterance."""
+
+
+def collect(stores: Path, corpus: Path) -> Outcomes:
+    out = Outcomes()
     fixed = AttributionSettings().short_piece_confidence
     for db in sorted(stores.glob("*.db")):
         condition, _, call = db.stem.partition("-")
@@ -57,12 +67,14 @@ def collect(stores: Path, corpus: Path) -> tuple[list[tuple[float, bool]], list[
             right = utterance_role_correct(reference, roles, u)
             if right is None:
                 continue
+            if u.is_cross_talk:
+                out.cross_talk.append(right)
             # Turn-taking pieces carry exactly this value (a voice-decided turn rounding to it is rare).
-            if math.isclose(u.speaker_confidence, fixed):
-                by_turn_taking.append(right)
+            elif math.isclose(u.speaker_confidence, fixed):
+                out.by_turn_taking.append(right)
             else:
-                decided.append((u.speaker_confidence, right))
-    return decided, by_turn_taking
+                out.decided.append((u.speaker_confidence, right))
+    return out
 
 
 def logit(c: float) -> float:
@@ -77,6 +89,8 @@ class Calibration:
     """p(role right) = sigmoid(a * logit(stored confidence) + b)."""
     turn_taking_accuracy: float | None
     """How often a turn given by turn-taking alone had the right role (None: there were none)."""
+    cross_talk_accuracy: float | None = None
+    """How often cross-talk had the right role (None: there was none)."""
 
     def probability(self, confidence: float) -> float:
         return 1.0 / (1.0 + math.exp(-(self.a * logit(confidence) + self.b)))
@@ -90,18 +104,24 @@ class Calibration:
         }
         if self.turn_taking_accuracy is not None:
             values["short_piece_confidence"] = round(self.turn_taking_accuracy, 3)
+        if self.cross_talk_accuracy is not None:
+            values["cross_talk_confidence"] = round(self.cross_talk_accuracy, 3)
         return values
 
 
-def fit(decided: list[tuple[float, bool]], by_turn_taking: list[bool]) -> Calibration:
-    """Platt scaling of the voice-decided confidences; the observed accuracy of the turn-taking ones."""
+def fit(decided: list[tuple[float, bool]], by_turn_taking: list[bool], cross_talk: list[bool] = ()) -> Calibration:
+    """Platt scaling of the voice-decided confidences; the observed accuracy of the turn-taking ones and of
+    the cross-talk."""
     if len(decided) < 2 or len({ok for _, ok in decided}) < 2:
         raise ValueError(f"{len(decided)} scored utterances, all with the same outcome: nothing to fit")
     x = np.array([[logit(c)] for c, _ in decided])
     y = np.array([ok for _, ok in decided], dtype=int)
     model = LogisticRegression(C=1e6).fit(x, y)  # effectively unregularised: two parameters, many points
-    accuracy = sum(by_turn_taking) / len(by_turn_taking) if by_turn_taking else None
-    return Calibration(float(model.coef_[0][0]), float(model.intercept_[0]), accuracy)
+    return Calibration(float(model.coef_[0][0]), float(model.intercept_[0]), _share(by_turn_taking), _share(cross_talk))
+
+
+def _share(outcomes: Sequence[bool]) -> float | None:
+    return sum(outcomes) / len(outcomes) if outcomes else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,14 +131,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-utterances", type=int, default=200, help="refuse to fit on fewer")
     args = parser.parse_args(argv)
 
-    decided, by_turn_taking = collect(args.stores, args.corpus)
+    found = collect(args.stores, args.corpus)
+    decided, by_turn_taking, cross_talk = found.decided, found.by_turn_taking, found.cross_talk
     if len(decided) < args.min_utterances:
         parser.error(f"{len(decided)} scored utterances in {args.stores}: too few to fit (--min-utterances)")
-    calibration = fit(decided, by_turn_taking)
+    calibration = fit(decided, by_turn_taking, cross_talk)
     current = AttributionSettings()
-    before = decided + [(current.short_piece_confidence, ok) for ok in by_turn_taking]
-    fixed = calibration.turn_taking_accuracy
-    after = [(calibration.probability(c), ok) for c, ok in decided] + [(fixed or 0.0, ok) for ok in by_turn_taking]
+    before = (decided + [(current.short_piece_confidence, ok) for ok in by_turn_taking]
+              + [(current.cross_talk_confidence, ok) for ok in cross_talk])  # fmt: skip
+    after = (
+        [(calibration.probability(c), ok) for c, ok in decided]
+        + [(calibration.turn_taking_accuracy or 0.0, ok) for ok in by_turn_taking]
+        + [(calibration.cross_talk_accuracy or 0.0, ok) for ok in cross_talk]
+    )
     for name, pairs in (("as stored", before), ("fitted", after)):
         bins, ece = reliability(pairs)
         print(f"{name}: {len(pairs)} utterances, ECE {ece:.3f}")
@@ -128,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "utterances": len(decided),
         "turn_taking_utterances": len(by_turn_taking),
+        "cross_talk_utterances": len(cross_talk),
         "platt_a": round(calibration.a, 4),
         "platt_b": round(calibration.b, 4),
         "settings": calibration.settings(current),

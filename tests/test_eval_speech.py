@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from pyannote.core import Annotation, Segment
 from edge.attribution import AttributionSettings
 from edge.frames import Role, Utterance
 from scripts import calibrate_speech, eval_speech
-from scripts.speech_eval.metrics import role_time
+from scripts.speech_eval.metrics import role_time, utterance_role_correct
 
 
 def test_eval_reports_both_passes_and_the_summary_keys(
@@ -40,9 +41,9 @@ def test_eval_reports_both_passes_and_the_summary_keys(
     # The kept store is what calibrate_speech reads: every online utterance a reference speaker covers is
     # scored, as the summary's reliability table scored it.
     assert [p.name for p in keep.iterdir()] == [f"kitchen-{wav.stem}.db"]
-    decided, by_turn_taking = calibrate_speech.collect(keep, tmp_path / "corpus")
+    found = calibrate_speech.collect(keep, tmp_path / "corpus")
     scored = sum(b["count"] for b in overall["reliability"])
-    assert len(decided) + len(by_turn_taking) == scored > 0
+    assert len(found.decided) + len(found.by_turn_taking) + len(found.cross_talk) == scored > 0
 
     # Scored again from the kept store, without the pipeline: the same figures, and no processor time to report.
     assert eval_speech.main(["--data", str(data), "--from-stores", str(keep)]) == 0
@@ -55,13 +56,13 @@ def test_eval_reports_both_passes_and_the_summary_keys(
 def test_platt_scaling_turns_overconfidence_into_how_often_it_is_right() -> None:
     # Stored confidence 0.99 right 80 % of the time, 0.6 right 40 %: the fit must say about that, and keep order.
     decided = [(0.99, i % 5 != 0) for i in range(500)] + [(0.6, i % 5 < 2) for i in range(200)]
-    calibration = calibrate_speech.fit(decided, [True, False, False, False])
+    calibration = calibrate_speech.fit(decided, [True, False, False, False], [True, True, False])
     assert abs(calibration.probability(0.99) - 0.8) < 0.02
     assert abs(calibration.probability(0.6) - 0.4) < 0.02
     assert calibration.turn_taking_accuracy == 0.25
     current = AttributionSettings()
     settings = calibration.settings(current)
-    assert settings["short_piece_confidence"] == 0.25
+    assert settings["short_piece_confidence"] == 0.25 and settings["cross_talk_confidence"] == 0.667
     # The settings reproduce the fit from the margin: logit(0.99) = slope * margin + offset at the current ones.
     margin = (calibrate_speech.logit(0.99) - current.confidence_offset) / current.confidence_slope
     live = 1 / (1 + math.exp(-(settings["confidence_slope"] * margin + settings["confidence_offset"])))
@@ -89,3 +90,14 @@ def test_role_time_tells_missed_speech_from_cross_talk_from_wrong_speakers() -> 
     parts = role_time(reference, {"joe": "rep", "ann": "customer"}, [rep_turn, her_turn])
     assert (parts.total, parts.right, parts.missed, parts.overlapped) == (15.0, 9.0, 1.0, 1.0)
     assert parts.wrong == 4.0
+
+
+def test_cross_talk_is_right_when_someone_of_its_role_talks_under_the_floor() -> None:
+    reference = Annotation()
+    reference[Segment(0.0, 10.0)] = "joe"
+    reference[Segment(4.0, 4.5)] = "ann"
+    roles = {"joe": "rep", "ann": "customer"}
+    mm_hmm = Utterance("u2", "c", "spk1", Role.CUSTOMER, 4.0, 4.6, "", 0.0, 0.6)
+    assert utterance_role_correct(reference, roles, mm_hmm) is True
+    assert utterance_role_correct(reference, roles, replace(mm_hmm, start_s=6.0, end_s=6.6)) is False  # a phantom
+    assert utterance_role_correct(reference, roles, replace(mm_hmm, text="mm-hmm", asr_confidence=0.9)) is False

@@ -112,6 +112,8 @@ class LiveCoach:
         self.llm_errors = 0
 
     def observe(self, u: Utterance, rep_speaking: bool = False) -> list[FiredNudge]:
+        if u.is_cross_talk:  # no words, and its time lies inside a turn already seen: nothing to detect
+            return []
         self._view.utterances.append(u)
         scores = None
         if self._view.customer_side(u) and not cues.is_backchannel(u.text):

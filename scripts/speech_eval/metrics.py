@@ -97,7 +97,9 @@ def role_time(
 
 
 def utterance_role_correct(reference: Annotation, roles: dict[str, str], utterance: Utterance) -> bool | None:
-    """Whether the utterance's role is that of the reference speaker covering most of it (None: no one)."""
+    """Whether the utterance's role is that of the reference speaker covering most of it (None: no one).
+    Cross-talk lies under someone else's speech by definition: it is right when a speaker of its role
+    covers at least half of it."""
     covered: dict[str, float] = {}
     for segment, _, speaker in reference.itertracks(yield_label=True):
         overlap = min(segment.end, utterance.end_s) - max(segment.start, utterance.start_s)
@@ -106,6 +108,8 @@ def utterance_role_correct(reference: Annotation, roles: dict[str, str], utteran
             covered[role] = covered.get(role, 0.0) + overlap
     if not covered:
         return None
+    if utterance.is_cross_talk:
+        return covered.get(utterance.role.value, 0.0) >= (utterance.end_s - utterance.start_s) / 2
     return max(covered, key=lambda r: covered[r]) == utterance.role.value
 
 

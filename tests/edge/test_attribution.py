@@ -11,7 +11,7 @@ import pytest
 
 from edge.attribution import AttributionSettings, SpeakerAttributor
 from edge.frames import Role, SpeechSegment
-from edge.voices import VoiceSettings, unit
+from edge.voices import VoiceBook, VoiceSettings, unit
 from models.segmentation import SpeakerActivity
 
 RATE = 16_000
@@ -220,7 +220,63 @@ def test_a_turn_that_starts_over_the_other_voice_carries_the_overlap() -> None:
             return SpeakerActivity(probs, STEP_S, STEP_S / 2)
 
     over = SpeakerAttributor(LevelEmbedder(), RepLingers(), voiceprint=VOICES[1])  # type: ignore[arg-type]
-    rep, customer = over.attribute(segment(speech((1, 3.0), (2, 3.0))))
+    rep, customer, lingering = over.attribute(segment(speech((1, 3.0), (2, 3.0))))
     assert customer.overlap_s == pytest.approx(0.5, abs=3 * STEP_S) and rep.overlap_s == 0.0
+    assert (lingering.speaker_id, lingering.cross_talk) == ("spk1", True)  # her first words, under his last
     clean = attributor(voiceprint=VOICES[1])
     assert [t.overlap_s for t in clean.attribute(segment(speech((1, 3.0), (2, 3.0))))] == [0.0, 0.0]
+
+
+class Backchannel(LevelActivity):
+    """The customer (voice level 2) says "mm-hmm" for ``seconds`` in the middle of each window's last turn
+    without taking the floor: the model hears a second local speaker there, under the first."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def activity(self, samples: np.ndarray) -> SpeakerActivity:
+        heard = super().activity(samples)
+        probs = heard.probabilities.copy()
+        middle, half = len(probs) - round(1.5 / STEP_S), round(self.seconds / STEP_S / 2)
+        free = next(k for k in range(3) if not (probs[:, k] > 0.5).any())
+        probs[middle - half : middle + half, free] = 0.9
+        return SpeakerActivity(probs, STEP_S, STEP_S / 2)
+
+
+def test_a_backchannel_under_a_turn_is_cross_talk_of_the_other_voice_with_no_audio() -> None:
+    a = SpeakerAttributor(LevelEmbedder(), LevelActivity(), voiceprint=VOICES[1])  # type: ignore[arg-type]
+    a.attribute(segment(speech((2, 3.0))))  # the customer, heard first
+    a._model = Backchannel(0.4)
+    rep, mm_hmm = a.attribute(segment(speech((1, 4.0)), start_s=3.5))
+    assert (rep.speaker_id, rep.cross_talk) == ("rep", False)
+    assert (mm_hmm.speaker_id, mm_hmm.role, mm_hmm.cross_talk) == ("spk1", Role.CUSTOMER, True)
+    assert mm_hmm.end_s - mm_hmm.start_s == pytest.approx(0.4, abs=2 * STEP_S)
+    assert rep.start_s < mm_hmm.start_s < mm_hmm.end_s < rep.end_s and len(mm_hmm.samples) == 0
+    assert mm_hmm.confidence == AttributionSettings().cross_talk_confidence
+    # Too short to be anyone's words (a breath, a flicker of the model), and a turn no one talks under: none.
+    a._model = Backchannel(0.1)
+    assert [t.cross_talk for t in a.attribute(segment(speech((1, 4.0)), start_s=8.0))] == [False]
+    a._model = LevelActivity()
+    assert [t.cross_talk for t in a.attribute(segment(speech((1, 4.0)), start_s=13.0))] == [False]
+
+
+def test_a_voice_that_sounds_like_the_rep_in_print_and_in_the_room_is_merged_into_the_rep() -> None:
+    """A noisy embedding opens a voice for the rep heard from across the room; once its own speech says it
+    is the rep (near the voiceprint, and nearer still to the rep as heard here), it is the rep, by any id."""
+    book = VoiceBook(VOICES[1], "joe", VoiceSettings())
+    rep = book.rep
+    assert rep is not None
+    book.learn(rep, VOICES[1], 5.0, 5.0)
+    customer = book.new_voice()
+    book.learn(customer, VOICES[2], 5.0, 5.0)
+    far_rep = book.new_voice()
+    across_the_room = unit(VOICES[1] * 0.9 + VOICES[3] * 0.3)  # about 0.95 to the rep
+    book.learn(far_rep, across_the_room, 1.0, 1.0)
+    assert far_rep in book.others  # one second of speech says too little
+    book.learn(far_rep, across_the_room, 1.5, 1.5)
+    assert book.others == [customer] and book.get(far_rep.id) is rep
+    assert book.role_of(far_rep.id) == (Role.REP, 1.0) and book.resolve(far_rep.id) == "joe"
+    assert rep.talk_s == pytest.approx(7.5)
+    assert book.new_voice().id == "spk3"  # ids are not reused: "spk2" still names the rep
+    assert book.role_of(customer.id)[0] == Role.CUSTOMER

@@ -4,6 +4,7 @@ on the real embedder and LLM, and inside a recorded call."""
 from __future__ import annotations
 
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -176,9 +177,9 @@ def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind
 
 
 def test_a_rep_who_twice_talks_over_the_customer_is_interrupting() -> None:
-    """Audio never gives overlapping utterances (one stream, cut at the change of speaker), so talking over
-    someone is heard as the overlap the segmentation model measured at the rep's start; a quick reply that
-    waits for the customer to finish is not a cut-off, whatever Whisper's punctuation."""
+    """Utterances with words never overlap in audio (one stream, cut at the change of speaker), so talking
+    over someone is heard as the overlap the segmentation model measured at the rep's start; a quick reply
+    that waits for the customer to finish is not a cut-off, whatever Whisper's punctuation."""
     cut = Script()
     for _ in range(2):
         cut.say("cust", "We were thinking that maybe we could")
@@ -189,6 +190,20 @@ def test_a_rep_who_twice_talks_over_the_customer_is_interrupting() -> None:
         quick.say("cust", "We were thinking that maybe we could")
         quick.say("rep", "Right, and the thing about our crews is they're all employees.", gap_s=0.0)
     assert types(replay(quick, coach())) == []
+
+
+def test_cross_talk_without_words_is_not_read() -> None:
+    """The pipeline's cross-talk (who talked under whom, no words) is for the speaker timeline: "mm-hmm"s
+    of the rep under every customer turn are no interruptions, and change nothing the coach sees."""
+    s = Script()
+    for _ in range(3):
+        turn = s.say("cust", "We were thinking that maybe we could do the upstairs first and then")
+        mm_hmm = replace(turn, id=f"{turn.id}x", speaker_id="rep", role=Role.REP, text="", asr_confidence=0.0)
+        s.utterances.append(replace(mm_hmm, start_s=turn.start_s + 1.0, end_s=turn.start_s + 1.4))
+        s.say("rep", "Sure.")
+    c = coach()
+    assert types(replay(s, c)) == []
+    assert all(not u.is_cross_talk for u in c._view.utterances)
 
 
 def test_utterances_of_uncertain_speaker_trigger_nothing() -> None:

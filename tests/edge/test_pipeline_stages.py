@@ -11,7 +11,7 @@ import numpy as np
 
 from edge.attribution import SpeakerAttributor, SpeakerTurn
 from edge.clock import Clock
-from edge.frames import AudioChunk, Role, SpeechSegment
+from edge.frames import AudioChunk, Role, SpeechSegment, Utterance
 from edge.segmenter import SegmenterSettings, SpeechSegmenter
 from edge.speech_pipeline import SpeechPipeline
 from edge.transcription import TranscriptionStage, Words
@@ -87,10 +87,22 @@ def segment(start_s: float, end_s: float, **kwargs: Any) -> SpeechSegment:
     return SpeechSegment(samples, RATE, start_s, end_s, 0, **kwargs)
 
 
-def run(segments: list[SpeechSegment], split_over_s: float = 99.0) -> tuple[SpeechPipeline, Any, Any]:
+class CrossTalkAttributor(SplittingAttributor):
+    """One turn per segment, with someone talking under its second half."""
+
+    def attribute(self, segment: SpeechSegment) -> list[SpeakerTurn]:
+        (turn,) = super().attribute(segment)
+        middle = (turn.start_s + turn.end_s) / 2
+        under = SpeakerTurn(turn.samples[:0], RATE, middle, turn.end_s, "spk9", Role.CUSTOMER, 0.5, False, 0.0, True)
+        return [turn, under]
+
+
+def run(
+    segments: list[SpeechSegment], split_over_s: float = 99.0, attributor: SplittingAttributor | None = None
+) -> tuple[SpeechPipeline, Any, Any, list[Utterance]]:
     """Feeds 100 ms chunks, each arriving when its last sample would have been captured."""
     clock = AudioClock()
-    attributor, transcription = SplittingAttributor(split_over_s), RecordingTranscription()
+    attributor, transcription = attributor or SplittingAttributor(split_over_s), RecordingTranscription()
     pipeline = SpeechPipeline(
         "call",
         cast(SpeechSegmenter, ScriptedSegmenter(segments, delay_s=0.5)),
@@ -99,15 +111,17 @@ def run(segments: list[SpeechSegment], split_over_s: float = 99.0) -> tuple[Spee
         cast(Clock, clock),
     )
     chunk_samples = RATE // 10
+    utterances: list[Utterance] = []
     for i in range(round((segments[-1].end_s + 1.0) * 10)):
         clock.now_s = (i + 1) / 10
-        pipeline.process(AudioChunk(np.zeros(chunk_samples, dtype=np.float32), RATE, i * chunk_samples, clock.now_ns()))
+        chunk = AudioChunk(np.zeros(chunk_samples, dtype=np.float32), RATE, i * chunk_samples, clock.now_ns())
+        utterances += pipeline.process(chunk)
     pipeline.close()
-    return pipeline, attributor, transcription
+    return pipeline, attributor, transcription, utterances
 
 
 def test_whisper_decodes_a_one_turn_segment_once_on_its_own_thread() -> None:
-    pipeline, attributor, transcription = run([segment(0.0, 2.0), segment(3.0, 4.0)])
+    pipeline, attributor, transcription, _ = run([segment(0.0, 2.0), segment(3.0, 4.0)])
     assert transcription.decoded == [2 * RATE, RATE]
     assert all(name.startswith("asr-call") for name in transcription.threads)
     assert not any(name.startswith("asr-call") for name in attributor.threads)
@@ -115,13 +129,13 @@ def test_whisper_decodes_a_one_turn_segment_once_on_its_own_thread() -> None:
 
 
 def test_a_segment_holding_two_turns_is_decoded_again_turn_by_turn() -> None:
-    _, _, transcription = run([segment(0.0, 4.0)], split_over_s=3.0)
+    _, _, transcription, _ = run([segment(0.0, 4.0)], split_over_s=3.0)
     assert transcription.decoded == [4 * RATE, 2 * RATE, 2 * RATE]  # the whole (wasted), then each turn
 
 
 def test_pieces_cut_by_length_count_as_lag_not_as_end_of_speech_latency() -> None:
     lookahead = np.zeros(RATE // 2, dtype=np.float32)
-    pipeline, _, _ = run(
+    pipeline, _, _, _ = run(
         [
             segment(0.0, 6.0, lookahead=lookahead, ends_in_speech=True),  # a monologue goes on
             segment(6.0, 8.0, lookahead=lookahead),  # cut where the speaker changed
@@ -134,3 +148,13 @@ def test_pieces_cut_by_length_count_as_lag_not_as_end_of_speech_latency() -> Non
     # Each is let out 0.5 s after its end; the VAD's end is padded, so its speech ended 0.15 s earlier.
     assert abs(change - 0.5) < 1e-6
     assert abs(pause - (0.5 + SegmenterSettings().pad_after_s)) <= 0.1 + 1e-6  # arrival is known per 100 ms chunk
+
+
+def test_cross_talk_becomes_an_utterance_with_no_words_and_no_decode() -> None:
+    pipeline, _, transcription, (turn, under) = run([segment(0.0, 2.0)], attributor=CrossTalkAttributor(99.0))
+    assert transcription.decoded == [2 * RATE]  # the segment once: the cross-talk has nothing to decode
+    assert (turn.text, turn.is_cross_talk) == (f"{2 * RATE} samples", False)
+    assert (under.speaker_id, under.text, under.is_cross_talk) == ("spk9", "", True)
+    assert (under.start_s, under.end_s) == (1.0, 2.0)
+    assert [turn.id, under.id] == ["u00000", "u00001"]
+    assert len(pipeline.stats.latencies_s) == 1  # no one stopped talking where cross-talk ends

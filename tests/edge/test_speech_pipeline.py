@@ -39,7 +39,9 @@ def test_replaying_the_sample_stores_both_passes(
     seen = []
     result = record_call(store, speech_models, WavSource(sample / "sample.wav"), "sample", on_utterance=seen.append)
     online, second = store.utterances(result.call_id), store.utterances(result.call_id, "second")
-    assert [u.id for u in seen] == [u.id for u in online]  # every utterance reached subscribers and the store
+    # Every utterance reached subscribers and the store (which lists them by start: cross-talk comes out after
+    # the turn it lies under, and starts inside it).
+    assert sorted(u.id for u in seen) == sorted(u.id for u in online)
     assert store.get(result.call_id).status == "ended"
     errors = word_errors(read_stm(sample / "sample.stm"), online)
     second_der = der(sample / "sample.rttm", second, result.end_s)
@@ -49,7 +51,8 @@ def test_replaying_the_sample_stores_both_passes(
     # The second pass re-cuts the online turns at the diarizer's boundaries: it must land near the
     # offline diarizer's own figure on this file (1.3 %), whatever the online pass did.
     assert second_der < 0.10
-    assert len(second) >= len(online)  # an utterance spanning two diarized speakers is cut, never merged
+    floor = [u for u in online if not u.is_cross_talk]  # the online cross-talk is the second pass's to redo
+    assert len(second) >= len(floor)  # an utterance spanning two diarized speakers is cut, never merged
     assert {r["utterance_id"] for r in store.relabels(result.call_id)} <= {u.id for u in second}
 
 

@@ -434,7 +434,7 @@ class SpeakerAttributor:
     ) -> SpeakerTurn:
         rate = segment.rate_hz
         start_s, end_s = segment.start_s + lo / rate, segment.start_s + hi / rate
-        self._history.append(speaker_id)
+        self._history = [*self._history[-49:], speaker_id]  # turn-taking looks back a few turns at most
         self._labels.append((start_s, end_s, speaker_id))
         horizon = end_s - self.settings.window_s - self.settings.min_context_s
         self._labels = [label for label in self._labels if label[1] > horizon]

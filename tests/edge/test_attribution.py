@@ -280,3 +280,8 @@ def test_a_voice_that_sounds_like_the_rep_in_print_and_in_the_room_is_merged_int
     assert rep.talk_s == pytest.approx(7.5)
     assert book.new_voice().id == "spk3"  # ids are not reused: "spk2" still names the rep
     assert book.role_of(customer.id)[0] == Role.CUSTOMER
+    # Before the rep has been heard in this room, sounding like the voiceprint alone merges no one.
+    early = VoiceBook(VOICES[1], "joe", VoiceSettings())
+    first = early.new_voice()
+    early.learn(first, across_the_room, 3.0, 3.0)
+    assert early.others == [first]

@@ -10,9 +10,8 @@ finds each online utterance's reference role, and fits ``p(role right) = sigmoid
 to the stored confidences ``c`` of the turns the voice or continuity decided; the turns given by
 turn-taking alone and the cross-talk (each one fixed confidence) get their observed accuracy. It prints
 the reliability table before and after, and the ``AttributionSettings`` values that give the fitted
-probabilities. The stores
-must come from the current settings (the new ones are composed with them). Fit on the dev split only: the
-test split is where the fit is judged.
+probabilities. The stores must come from the current settings (the new ones are composed with them).
+Fit on the dev split only: the test split is where the fit is judged.
 """
 
 from __future__ import annotations
@@ -109,7 +108,9 @@ class Calibration:
         return values
 
 
-def fit(decided: list[tuple[float, bool]], by_turn_taking: list[bool], cross_talk: list[bool] = ()) -> Calibration:
+def fit(
+    decided: list[tuple[float, bool]], by_turn_taking: Sequence[bool], cross_talk: Sequence[bool] = ()
+) -> Calibration:
     """Platt scaling of the voice-decided confidences; the observed accuracy of the turn-taking ones and of
     the cross-talk."""
     if len(decided) < 2 or len({ok for _, ok in decided}) < 2:

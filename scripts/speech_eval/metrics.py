@@ -79,7 +79,7 @@ def role_time(
     def role(value: str | None) -> str | None:
         return ("rep" if value == "rep" else "not-rep") if rep_only else value
 
-    # Utterances may overlap (the second pass's cross-talk): each second of a segment counts once.
+    # Utterances may overlap (cross-talk lies under a turn): each second of a segment counts once.
     heard = Timeline([Segment(u.start_s, u.end_s) for u in utterances]).support()
     by_role: dict[str | None, Timeline] = {}
     for u in utterances:

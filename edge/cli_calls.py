@@ -279,7 +279,7 @@ def format_utterance(u: Utterance) -> str:
         style = f"dim {style}"
     when = f"{_clock(u.start_s)}–{_clock(u.end_s)}"
     who = f"{u.role.value.upper():8} {u.speaker_id:6} {u.speaker_confidence:.2f}"
-    words = _escape(u.text) if u.text else "[italic](talking over the other speaker)[/italic]"
+    words = "[italic](talking over the other speaker)[/italic]" if u.is_cross_talk else _escape(u.text)
     return f"[{style}]\\[{when}] {who}  {words}[/]"
 
 

@@ -129,9 +129,9 @@ class SpeechPipeline:
         return out
 
     def _utterance(self, turn: SpeakerTurn, text: str, asr_confidence: float, now_ns: int) -> Utterance:
-        self._count += 1
+        uid, self._count = f"u{self._count:05d}", self._count + 1
         return Utterance(
-            id=f"u{self._count - 1:05d}",
+            id=uid,
             call_id=self.call_id,
             speaker_id=turn.speaker_id,
             role=turn.role,

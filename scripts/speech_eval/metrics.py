@@ -81,15 +81,16 @@ def role_time(
 
     # Utterances may overlap (cross-talk lies under a turn): each second of a segment counts once.
     heard = Timeline([Segment(u.start_s, u.end_s) for u in utterances]).support()
-    by_role: dict[str | None, Timeline] = {}
+    spans: dict[str | None, list[Segment]] = {}
     for u in utterances:
-        by_role.setdefault(role(u.role.value), Timeline()).add(Segment(u.start_s, u.end_s))
+        spans.setdefault(role(u.role.value), []).append(Segment(u.start_s, u.end_s))
+    by_role = {r: Timeline(segments).support() for r, segments in spans.items()}
     cross_talk = reference.get_overlap()
     total = right = missed = overlapped = 0.0
     for segment, _, speaker in reference.itertracks(yield_label=True):
         total += segment.duration
         covered = heard.crop(segment)
-        correct = by_role.get(role(roles.get(str(speaker))), Timeline()).support().crop(segment)
+        correct = by_role.get(role(roles.get(str(speaker))), Timeline()).crop(segment)
         right += correct.duration()
         missed += segment.duration - covered.duration()
         overlapped += covered.extrude(correct).crop(cross_talk).duration() if cross_talk else 0.0

@@ -168,9 +168,11 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
     rtf = stats.busy_s / result.end_s if result.end_s else 0.0
     console.print(f"\n{result.utterances} utterances from {result.end_s:.1f} s of audio (pipeline RTF {rtf:.2f})")
     if result.second_pass is not None:
-        changed = len({old.id for old, _ in result.second_pass.changed})
+        second = result.second_pass
+        changed = len({old.id for old, _ in second.changed})
         console.print(
-            f"second pass: {len(result.second_pass.utterances)} utterances, {changed} online ones relabelled or cut"
+            f"second pass: {len(second.utterances)} utterances, {changed} online ones relabelled or cut,"
+            f" {len(second.recovered)} recovered where the online pass heard no speech"
         )
     console.print(f"stored as call [bold]{result.call_id}[/] in {args.db}: `ridealong calls show {result.call_id}`")
     return 0

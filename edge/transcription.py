@@ -16,7 +16,8 @@ import numpy as np
 
 from models.asr import Transcript
 
-_TAG = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*|♪+")
+# A tag Whisper left unclosed ("[BLANK_" at the end of a short clip) is a tag too.
+_TAG = re.compile(r"\[[^\]]*(\]|$)|\([^)]*(\)|$)|\*[^*]*\*|♪+")
 _WORD = re.compile(r"[a-z0-9']+")
 
 

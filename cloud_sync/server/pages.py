@@ -7,7 +7,9 @@ as a bearer token would be. A page asked for without it redirects to the sign-in
 
 # No ``from __future__ import annotations``: FastAPI reads the dependencies from the annotations.
 import hashlib
+import shutil
 import tempfile
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
@@ -38,7 +40,11 @@ def add_pages(
 ) -> None:
     """``authenticate``: token → principal (None: unknown, revoked, expired); ``reader``: the API's
     dependency for manager and admin tokens."""
-    wav_cache = audio_dir or FilePath(tempfile.mkdtemp(prefix="ridealong-audio-"))
+    if audio_dir is None:
+        audio_dir = FilePath(tempfile.mkdtemp(prefix="ridealong-audio-"))
+        # Removed with the app (or at exit): a directory per app would pile up in /tmp otherwise.
+        weakref.finalize(app, shutil.rmtree, audio_dir, ignore_errors=True)
+    wav_cache = audio_dir
 
     @app.post("/v1/session", status_code=204, tags=["pages"])
     def sign_in(body: NewSession, response: Response) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge.frames import Role, Utterance
-from edge.realign import Realigner
+from edge.realign import Realigner, _not_under_own_floor
 from edge.transcription import TranscriptionStage
 from models.asr import Transcript
 from models.speaker import DiarizedTurn
@@ -54,7 +54,8 @@ def test_voiceprint_names_the_rep_even_when_the_customer_talks_more() -> None:
     turns = [DiarizedTurn(0.0, 4.0, 1), DiarizedTurn(4.0, 6.0, 2), DiarizedTurn(6.0, 20.0, 3)]
     online = [utt("u1", 0.0, 4.0, "spk1", Role.CUSTOMER), utt("u2", 6.0, 20.0, "spk1", Role.CUSTOMER)]
     result = realigner(turns).realign(audio(turns, 20.0), RATE, online, voiceprint=np.eye(4)[1], rep_id="joe")
-    assert [(u.speaker_id, u.role) for u in result.utterances] == [("joe", Role.REP), ("spk1", Role.CUSTOMER)]
+    relabelled = [(u.speaker_id, u.role) for u in result.utterances if u not in result.recovered]
+    assert relabelled == [("joe", Role.REP), ("spk1", Role.CUSTOMER)]
     assert [new.id for _, new in result.changed] == ["u1"]
 
 
@@ -86,7 +87,7 @@ def test_a_sliver_never_decides_the_label_of_the_speech_around_it() -> None:
     turns.append(DiarizedTurn(20.0, 25.0, 1))  # the rep at length later, so their voice is known
     online = [utt("u1", 10.0, 10.75, "spk1", Role.CUSTOMER)]
     result = realigner(turns).realign(audio(turns, 25.0), RATE, online, voiceprint=np.eye(4)[1])
-    assert [(u.id, u.role) for u in result.utterances if u.text] == [("u1", Role.REP)]
+    assert [(u.id, u.role) for u in result.utterances if u.text and u not in result.recovered] == [("u1", Role.REP)]
 
 
 def test_speech_under_another_speakers_utterance_becomes_an_overlap_utterance_without_words() -> None:
@@ -119,3 +120,44 @@ def test_the_clustering_is_told_how_many_spoke_and_a_merge_of_two_online_voices_
     assert diarizer.asked_for == [None, 2]  # by threshold, then told how many the online pass heard
     assert [u.speaker_id for u in result.utterances] == ["rep", "spk1", "rep"]
     assert [u.role for u in result.utterances] == [Role.REP, Role.CUSTOMER, Role.REP]
+
+
+class TaggingTranscriber:
+    """Whisper on noise: a tag, no words."""
+
+    def transcribe(self, samples: np.ndarray, rate_hz: int = RATE) -> Transcript:
+        return Transcript("[BLANK_")
+
+
+def test_speech_no_online_utterance_covers_is_transcribed_and_added() -> None:
+    """The VAD missed the customer's turn and the end of the rep's: the second pass adds what the
+    diarizer heard there, with the diarizer's speaker and its own, lower, confidence."""
+    turns = [DiarizedTurn(0.0, 6.0, 1), DiarizedTurn(6.5, 9.5, 2), DiarizedTurn(10.0, 10.4, 2)]
+    online = [utt("u1", 0.0, 4.0, "rep", Role.REP)]
+    result = realigner(turns).realign(audio(turns, 11.0), RATE, online, voiceprint=np.eye(4)[1])
+    found = [(u.id, u.role, u.start_s, u.end_s, u.text) for u in result.recovered]
+    assert found == [
+        ("r00000", Role.REP, 4.0, 6.0, "words for 2.0 seconds"),
+        ("r00001", Role.CUSTOMER, 6.5, 9.5, "words for 3.0 seconds"),
+    ]  # 0.4 s at 10.0 is too short to transcribe on its own
+    assert all(u.speaker_confidence == 0.5 and u.call_id == "c" for u in result.recovered)
+    assert [u.id for u in result.utterances] == ["u1", "r00000", "r00001"]
+    assert result.changed == []  # nothing online was relabelled
+
+
+def test_diarized_speech_whisper_finds_no_words_in_is_not_added() -> None:
+    turns = [DiarizedTurn(0.0, 4.0, 1), DiarizedTurn(5.0, 8.0, 2)]
+    online = [utt("u1", 0.0, 4.0, "rep", Role.REP)]
+    r = Realigner(ScriptedDiarizer(turns), LevelEmbedder(), TranscriptionStage(TaggingTranscriber()))
+    result = r.realign(audio(turns, 8.0), RATE, online, voiceprint=np.eye(4)[1])
+    assert result.recovered == []
+    assert [u.id for u in result.utterances] == ["u1"]
+
+
+def test_an_overlap_the_floor_holder_already_covers_is_dropped() -> None:
+    """The voiceprint gave a piece to the rep, whom the diarizer had heard under it: the rep holds that floor,
+    so no overlap utterance repeats them there; another speaker's overlap stays."""
+    floor = Utterance("u1", "c", "rep", Role.REP, 0.0, 4.0, "words", 1.0, 0.6)
+    repeat = Utterance("u1o1", "c", "rep", Role.REP, 1.0, 2.0, "", 0.0, 0.5)
+    other = Utterance("u1o2", "c", "spk1", Role.CUSTOMER, 2.0, 2.5, "", 0.0, 0.5)
+    assert _not_under_own_floor([repeat, other], [floor]) == [other]

@@ -47,6 +47,12 @@ class Detector(StrEnum):
     """The rep closing the visit, checked for an agreed next step."""
 
 
+NUDGE_WAIT_S = 1.2
+"""The longest a nudge waits for the rep to pause: a nudge is due within 2 s of becoming decidable (the rep's
+working-memory cycle), and the pipeline takes up to ~0.8 s of that. Waits of 8-10 s put the dev split's
+unanswered-objection and -question nudges 2.4-8.2 s late in text replay."""
+
+
 @dataclass(frozen=True)
 class MomentDefinition:
     type: MomentType
@@ -70,7 +76,8 @@ class MomentDefinition:
     cooldown_s: float = 120.0
     """No second nudge of this type within this many seconds of audio."""
     can_wait_s: float = 0.0
-    """How long a nudge may wait for the rep to finish a sentence (0: it is only useful at once)."""
+    """How long a nudge may wait for the rep to finish a sentence (0: it is only useful at once); at most
+    ``NUDGE_WAIT_S``."""
     llm_confirms: bool = False
     """Candidates go to the local LLM, and without its yes (no model, too slow) need a higher confidence.
     Set where the LLM earns it on the dev split (Qwen2.5-Coder 1.5B, the one on the registries; its odds of
@@ -130,7 +137,7 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             rubric_step=None,
             threshold=0.6,
             cooldown_s=120.0,
-            can_wait_s=8.0,
+            can_wait_s=NUDGE_WAIT_S,
         ),
         MomentDefinition(
             MomentType.QUESTION_UNANSWERED,
@@ -158,7 +165,7 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             # on (every real one on dev did: "So let's talk about ...", "Where's the inside unit?").
             threshold=0.6,
             cooldown_s=90.0,
-            can_wait_s=8.0,
+            can_wait_s=NUDGE_WAIT_S,
         ),
         MomentDefinition(
             MomentType.STEP_SKIPPED_BEFORE_PRICE,
@@ -188,7 +195,7 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             pattern="listen",
             threshold=0.5,
             cooldown_s=240.0,
-            can_wait_s=10.0,
+            can_wait_s=NUDGE_WAIT_S,
         ),
         MomentDefinition(
             MomentType.DECISION_MAKER_OBJECTION,

@@ -13,7 +13,7 @@ from edge.call_store import CallStore
 from edge.coach.coach import CoachSettings, FiredNudge, LiveCoach
 from edge.coach.gate import GateSettings, Verdict
 from edge.coach.semantic import SemanticStage
-from edge.coach.taxonomy import MomentType
+from edge.coach.taxonomy import NUDGE_WAIT_S, MomentType
 from edge.frames import Role, Utterance
 from models.store import ModelStore
 
@@ -117,6 +117,24 @@ def test_an_unacknowledged_price_objection_is_nudged_after_the_deadline() -> Non
     nudge = next(f for f in fired if f.nudge.moment.type == "price_objection_unaddressed")
     assert nudge.nudge.moment.utterance_ids[0] == objection.id
     assert nudge.nudge.moment.at_s >= objection.end_s + CoachSettings().detectors.objection_response_s
+
+
+def test_a_nudge_waits_for_the_rep_to_pause_but_never_past_its_two_second_budget() -> None:
+    s = Script()
+    s.say("rep", "So the whole system comes to $14,200 installed.")
+    s.say("cust", "Whoa. That's way more than we were expecting to spend.")
+    s.say("rep", pitch(40))  # the rep talks on, past the objection's deadline
+    s.say("rep", pitch(40), gap_s=0.1)
+    c, t, sent, pending = coach(), 0.0, [], sorted(s.utterances, key=lambda u: u.end_s)
+    while t <= s.utterances[-1].end_s + 40:
+        speaking = any(u.role == Role.REP and u.start_s <= t < u.end_s for u in s.utterances)
+        while pending and pending[0].end_s <= t:
+            sent += c.observe(pending.pop(0), speaking)
+        sent += c.tick(t, speaking)
+        t = round(t + 0.2, 3)
+    nudge = next(f for f in sent if f.nudge.moment.type == "price_objection_unaddressed")
+    waited = nudge.sent_s - nudge.nudge.moment.at_s
+    assert 0 < waited <= NUDGE_WAIT_S + 0.2  # held while the rep talked, then sent mid-sentence
 
 
 def test_an_acknowledged_objection_is_left_alone() -> None:

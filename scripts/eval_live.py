@@ -178,7 +178,7 @@ def summarise(
     total = score.overall()
     per_type = {
         t: {"moments": c.moments, "nudges": c.nudges, "hits": c.caught, "precision": _r(c.precision),
-            "recall": _r(c.recall), "f1": _r(c.f1)}
+            "recall": _r(c.recall), "f1": _r(c.f1), "latency_p95_s": percentile(c.latencies_s, 95)}
         for t, c in score.per_type.items()
     }  # fmt: skip
     return {
@@ -201,9 +201,11 @@ def summarise(
 
 
 def print_table(score: Score, summary: dict[str, object]) -> None:
-    print(f"\n{'type':30} {'moments':>7} {'nudges':>6} {'hits':>4} {'P':>5} {'R':>5} {'F1':>5}")
+    print(f"\n{'type':30} {'moments':>7} {'nudges':>6} {'hits':>4} {'P':>5} {'R':>5} {'F1':>5} {'p95 s':>6}")
     for t, c in score.per_type.items():
-        print(f"{t:30} {c.moments:7} {c.nudges:6} {c.caught:4} {_f(c.precision)} {_f(c.recall)} {_f(c.f1)}")
+        p95 = percentile(c.latencies_s, 95)
+        print(f"{t:30} {c.moments:7} {c.nudges:6} {c.caught:4} {_f(c.precision)} {_f(c.recall)} {_f(c.f1)} "
+              f"{p95 if p95 is not None else '-':>6}")  # fmt: skip
     overall = summary["overall"]
     print("\noverall: " + ", ".join(f"{k}={v}" for k, v in overall.items()))  # type: ignore[attr-defined]
 

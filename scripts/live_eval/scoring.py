@@ -31,6 +31,8 @@ class TypeCounts:
     nudges: int = 0
     caught: int = 0
     """Moments caught, which is also the nudges that caught one: each nudge catches at most one moment."""
+    latencies_s: list[float] = field(default_factory=list)
+    """Each nudge's latency (``FiredAt.latency_s``)."""
 
     @property
     def precision(self) -> float | None:
@@ -66,6 +68,7 @@ class Score:
             counts.caught += 1
         for n in nudges:
             self.per_type[n.type].nudges += 1
+            self.per_type[n.type].latencies_s.append(n.latency_s)
         self.false_nudges += [(call_id, n) for n in free]
 
     def overall(self) -> TypeCounts:

@@ -8,6 +8,9 @@ Speech that goes on is not held until the VAD closes it: a piece of it is let ou
 change (when a change detector is given) or, past ``max_piece_s``, at its quietest moment, so a
 turn is final soon after it ends and a long monologue streams in pieces Whisper decodes quickly.
 The VAD's segment, when it closes, starts where the last piece ended.
+
+While the VAD hears nothing, a ``rescue`` (when given) looks at the last few seconds now and then for
+speech the VAD missed (``speech_rescue``); what it finds is let out as a segment once it has ended.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 from edge.clock import Clock, MonotonicClock
 from edge.frames import AudioChunk, SpeechSegment
+from edge.speech_rescue import FoundSpeech
 from models.vad import VadSegment, VadSettings
 
 
@@ -31,6 +35,10 @@ class Vad(Protocol):
 
 class ChangeDetector(Protocol):
     def changes(self, audio: np.ndarray, rate: int, audio_start_s: float, since_s: float) -> list[float]: ...
+
+
+class SpeechFinder(Protocol):
+    def find(self, audio: np.ndarray, rate: int, audio_start_s: float, since_s: float) -> list[FoundSpeech]: ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,10 @@ class SegmenterSettings:
     open_lookback_s: float = 0.6
     """Audio before the moment the VAD declares speech that belongs to the open piece (its detection delay
     plus ``pad_before_s``)."""
+    rescue_every_s: float = 0.5
+    """How often, while the VAD hears nothing, the rescue looks for speech it missed (seconds of audio)..."""
+    rescue_window_s: float = 4.0
+    """...in this much audio, ending now (seconds)."""
 
 
 class SpeechSegmenter:
@@ -64,10 +76,13 @@ class SpeechSegmenter:
         settings: SegmenterSettings | None = None,
         clock: Clock | None = None,
         changes: ChangeDetector | None = None,
+        rescue: SpeechFinder | None = None,
     ) -> None:
         self.settings = settings or SegmenterSettings()
         self._vad = vad
         self._changes = changes
+        self._rescue = rescue
+        self._last_rescue = 0  # samples fed when the rescue last looked
         self._open_start: int | None = None  # absolute start of the open piece while the VAD is in speech
         self._after_change = False  # the last cut was at a speaker change: the next piece starts with one
         self._last_check = 0
@@ -86,7 +101,7 @@ class SpeechSegmenter:
         if closed or not self._vad.is_speech():
             self._open_start = None
         if not self._vad.is_speech():
-            return closed
+            return closed + self._rescued()
         if self._open_start is None:
             lookback = int(self.settings.open_lookback_s * self._rate)
             self._open_start = max(self._fed - lookback, self._last_end, self._history_start)
@@ -136,6 +151,28 @@ class SpeechSegmenter:
             self._after_change = at_change
             start = self._last_end = cut
         return pieces
+
+    def _rescued(self) -> list[SpeechSegment]:
+        """Speech the VAD missed since the last segment, found by the rescue, padded like the VAD's."""
+        s, rate = self.settings, self._rate
+        if self._rescue is None or self._fed - self._last_rescue < s.rescue_every_s * rate:
+            return []
+        self._last_rescue = self._fed
+        window_start = max(self._fed - int(s.rescue_window_s * rate), self._history_start)
+        audio = self._history[window_start - self._history_start :]
+        out = []
+        for found in self._rescue.find(audio, rate, window_start / rate, self._last_end / rate):
+            start = max(round((found.start_s - s.pad_before_s) * rate), self._last_end, self._history_start)
+            # A piece of speech still going on ends at the cut: the next piece starts there.
+            pad_after = s.pad_after_s if found.ended else 0.0
+            end = min(round((found.end_s + pad_after) * rate), self._fed)
+            if end <= start:
+                continue
+            samples = self._history[start - self._history_start : end - self._history_start].copy()
+            now = self._clock.now_ns()
+            out.append(SpeechSegment(samples, rate, start / rate, end / rate, now, ends_in_speech=not found.ended))
+            self._last_end, self._after_change = end, False
+        return out
 
     def _quietest(self, lo: int, hi: int) -> int:
         frame = self._rate // 50  # 20 ms

@@ -13,6 +13,7 @@ from edge.enrollment import Voiceprint, make_voiceprint
 from edge.realign import Realigner, RealignSettings
 from edge.segmenter import SegmenterSettings, SpeechSegmenter
 from edge.speech_pipeline import PipelineSettings, SpeechPipeline
+from edge.speech_rescue import RescueSettings, SpeechRescuer
 from edge.transcription import TranscriptionStage
 from models.asr import AsrSettings, WhisperTranscriber
 from models.loaders import (
@@ -67,12 +68,18 @@ class SpeechModels:
         return make_voiceprint(rep_id, samples, 16_000, segmenter, self.embedder, EMBEDDING_MODEL, source)
 
     def segmenter(
-        self, settings: SegmenterSettings, clock: Clock | None = None, changes: ChangeSettings | None = None
+        self,
+        settings: SegmenterSettings,
+        clock: Clock | None = None,
+        changes: ChangeSettings | None = None,
+        rescue: RescueSettings | None = None,
     ) -> SpeechSegmenter:
         """A new segmenter: the VAD holds per-call state, so every call gets its own. With ``changes`` open
-        speech is also cut at speaker changes (a call); without, only by length (one voice, enrollment)."""
+        speech is also cut at speaker changes (a call); without, only by length (one voice, enrollment). With
+        ``rescue`` the segmentation model also looks for speech the VAD missed."""
         detector = SpeakerChangeDetector(self.segmentation, changes) if changes is not None else None
-        return SpeechSegmenter(load_vad(self.store, settings.vad), settings, clock, detector)
+        rescuer = SpeechRescuer(self.segmentation, rescue) if rescue is not None else None
+        return SpeechSegmenter(load_vad(self.store, settings.vad), settings, clock, detector, rescuer)
 
     def pipeline(
         self,
@@ -91,7 +98,7 @@ class SpeechModels:
         )
         return SpeechPipeline(
             call_id,
-            self.segmenter(settings.segmenter, clock, settings.changes),
+            self.segmenter(settings.segmenter, clock, settings.changes, settings.rescue),
             attributor,
             TranscriptionStage(self.transcriber, settings.transcription),
             clock,

@@ -22,6 +22,7 @@ from edge.change_detector import ChangeSettings
 from edge.clock import Clock, MonotonicClock
 from edge.frames import AudioChunk, SpeechSegment, Utterance
 from edge.segmenter import SegmenterSettings, SpeechSegmenter
+from edge.speech_rescue import RescueSettings
 from edge.transcription import TranscriptionSettings, TranscriptionStage, Words
 
 
@@ -29,6 +30,8 @@ from edge.transcription import TranscriptionSettings, TranscriptionStage, Words
 class PipelineSettings:
     segmenter: SegmenterSettings = field(default_factory=SegmenterSettings)
     changes: ChangeSettings = field(default_factory=ChangeSettings)
+    rescue: RescueSettings | None = field(default_factory=RescueSettings)
+    """Speech the VAD missed, looked for with the segmentation model (None: the VAD's word is final)."""
     attribution: AttributionSettings = field(default_factory=AttributionSettings)
     transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
 
@@ -147,8 +150,9 @@ class SpeechPipeline:
     def _measure_latency(self, segment: SpeechSegment, turn_end_s: float, final_ns: int) -> None:
         at_segment_end = turn_end_s >= segment.end_s
         # Only a turn ending where the VAD closed its segment carries the trailing pad of silence; one cut at a
-        # speaker change (by the segmenter or by attribution inside the segment) ends where the speech did.
-        padded = segment.lookahead is None and at_segment_end
+        # speaker change (by the segmenter or by attribution inside the segment) or a piece of speech going on
+        # ends where the speech did.
+        padded = segment.lookahead is None and at_segment_end and not segment.ends_in_speech
         spoken_ns = self._arrival_ns(turn_end_s - (self._pad_after_s if padded else 0.0))
         lags = self.stats.piece_lags_s if segment.ends_in_speech and at_segment_end else self.stats.latencies_s
         lags.append(max(final_ns - spoken_ns, 0) / 1e9)

@@ -442,19 +442,28 @@ class PriceBeforeStepsDetector:
         self._done = False
 
     def observe(self, u: Utterance, view: CallView) -> list[Candidate]:
-        if self._done or view.role(u) is None:
+        if self._done:
+            return []
+        if view.role(u) is None:
+            # Who said it is a guess: it neither states the price nor ends the price turn, but it may be the rep
+            # covering a step, and a nudge saying they skipped it would then be wrong (dev roofing-02, kitchen:
+            # "12 months same as cash ..." attributed to the rep at 0.50).
+            self._credit(u, by_rep=True)
             return []
         if self._price_turn and not view.rep(u) and not cues.is_backchannel(u.text):
             return self._decide(u.end_s)
-        for step, cue in self._steps.items():
-            if cue.covered_by(u.text, view.rep(u)):
-                self._covered.add(step)
+        self._credit(u, view.rep(u))
         if self._price_turn:
             if view.rep(u):
                 self._price_turn.append(u)
         elif view.rep(u) and cues.states_price(view.turn_text(u)):
             self._price_turn = [u]
         return []
+
+    def _credit(self, u: Utterance, by_rep: bool) -> None:
+        for step, cue in self._steps.items():
+            if cue.covered_by(u.text, by_rep):
+                self._covered.add(step)
 
     def tick(self, now_s: float, view: CallView) -> list[Candidate]:
         if self._done or not self._price_turn:

@@ -333,6 +333,14 @@ def test_price_before_a_required_step_is_flagged_once() -> None:
     pieces.say("rep", "On the loan that's about $159 a month.", gap_s=0.3)
     pieces.say("cust", "Okay.")
     assert types(replay(pieces, coach())) == []
+    # A step covered in an utterance whose speaker is a guess may be the rep's: no nudge says they skipped it.
+    unsure = Script()
+    unsure.say("rep", "Let me take a look at the furnace in the basement and measure the house for a Manual J.")
+    unsure.say("rep", "Ten years parts and labor warranty on every option.")
+    unsure.say("rep", "Twelve months same as cash, or a low monthly payment.", confidence=0.5)
+    unsure.say("rep", "So the investment for the better option is $13,900.")
+    unsure.say("cust", "Okay.")
+    assert types(replay(unsure, coach())) == []
 
 
 def test_a_visit_wound_down_without_a_next_step() -> None:

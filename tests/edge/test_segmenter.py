@@ -23,8 +23,10 @@ from scripts.speech_eval.labels import read_rttm, read_stm
 def segment_file(
     path: Path, store: ModelStore, settings: SegmenterSettings, changes: SpeakerChangeDetector | None = None
 ) -> list[SpeechSegment]:
-    segmenter = SpeechSegmenter(load_vad(store, settings.vad), settings, changes=changes)
+    return run_segmenter(path, SpeechSegmenter(load_vad(store, settings.vad), settings, changes=changes))
 
+
+def run_segmenter(path: Path, segmenter: SpeechSegmenter) -> list[SpeechSegment]:
     async def run() -> list[SpeechSegment]:
         out = []
         async for chunk in WavSource(path):
@@ -168,11 +170,7 @@ def test_the_segmentation_model_finds_the_speech_a_deaf_vad_misses(store: ModelS
     sample = shared_data / "audio" / "pyannote-sample"
     rescuer = SpeechRescuer(load_segmentation(store), RescueSettings())
     segmenter = SpeechSegmenter(DeafVad(), SegmenterSettings(), rescue=rescuer)  # type: ignore[arg-type]
-
-    async def run() -> list[SpeechSegment]:
-        return [s async for chunk in WavSource(sample / "sample.wav") for s in segmenter.process(chunk)]
-
-    segments = asyncio.run(run())
+    segments = run_segmenter(sample / "sample.wav", segmenter)
     speech = Annotation()
     for s in segments:
         speech[Segment(s.start_s, s.end_s)] = "speech"

@@ -38,7 +38,9 @@ class ChangeDetector(Protocol):
 
 
 class SpeechFinder(Protocol):
-    def find(self, audio: np.ndarray, rate: int, audio_start_s: float, since_s: float) -> list[FoundSpeech]: ...
+    def find(
+        self, audio: np.ndarray, rate: int, audio_start_s: float, since_s: float, final: bool = False
+    ) -> list[FoundSpeech]: ...
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ class SpeechSegmenter:
         return closed + self._open_piece()
 
     def flush(self) -> list[SpeechSegment]:
-        return self._emit(self._vad.flush())
+        closed = self._emit(self._vad.flush())
+        return closed + self._rescued(final=True)  # the call ended inside speech only the rescue hears
 
     def close(self) -> None:
         self._open_start = None
@@ -152,16 +155,16 @@ class SpeechSegmenter:
             start = self._last_end = cut
         return pieces
 
-    def _rescued(self) -> list[SpeechSegment]:
+    def _rescued(self, final: bool = False) -> list[SpeechSegment]:
         """Speech the VAD missed since the last segment, found by the rescue, padded like the VAD's."""
         s, rate = self.settings, self._rate
-        if self._rescue is None or self._fed - self._last_rescue < s.rescue_every_s * rate:
+        if self._rescue is None or (not final and self._fed - self._last_rescue < s.rescue_every_s * rate):
             return []
         self._last_rescue = self._fed
         window_start = max(self._fed - int(s.rescue_window_s * rate), self._history_start)
         audio = self._history[window_start - self._history_start :]
         out = []
-        for found in self._rescue.find(audio, rate, window_start / rate, self._last_end / rate):
+        for found in self._rescue.find(audio, rate, window_start / rate, self._last_end / rate, final):
             start = max(round((found.start_s - s.pad_before_s) * rate), self._last_end, self._history_start)
             # A piece of speech still going on ends at the cut: the next piece starts there.
             pad_after = s.pad_after_s if found.ended else 0.0

@@ -142,10 +142,12 @@ class ScriptedFinder:
         self.start_s, self.end_s = start_s, end_s
         self.looks: list[tuple[float, float]] = []
 
-    def find(self, audio: np.ndarray, rate: int, audio_start_s: float, since_s: float) -> list[FoundSpeech]:
+    def find(
+        self, audio: np.ndarray, rate: int, audio_start_s: float, since_s: float, final: bool = False
+    ) -> list[FoundSpeech]:
         now = audio_start_s + len(audio) / rate
         self.looks.append((audio_start_s, now))
-        if now < self.end_s + 0.3 or since_s >= self.end_s:
+        if (now < self.end_s + 0.3 and not final) or since_s >= self.end_s:
             return []
         return [FoundSpeech(max(self.start_s, since_s), self.end_s, ended=True)]
 
@@ -162,6 +164,13 @@ def test_speech_the_vad_missed_is_let_out_once_it_ends_padded_like_the_vads() ->
     assert len(found.samples) == round((found.end_s - found.start_s) * 16_000) and not found.ends_in_speech
     assert all(end - start <= 4.0 for start, end in finder.looks)  # every look sees the last 4 s at most
     assert len(finder.looks) == 8  # every 0.5 s of audio
+    # The call ends while the VAD-deaf voice still talks: what the rescue heard is let out, not lost.
+    ending = SpeechSegmenter(DeafVad(), settings, rescue=ScriptedFinder(3.0, 4.0))  # type: ignore[arg-type]
+    heard = []
+    for i in range(40):
+        heard += ending.process(AudioChunk(np.full(1600, 0.1, dtype=np.float32), 16_000, i * 1600, 0))
+    (last,) = heard + ending.flush()
+    assert (last.start_s, last.end_s) == (3.0 - settings.pad_before_s, 4.0)
 
 
 def test_the_segmentation_model_finds_the_speech_a_deaf_vad_misses(store: ModelStore, shared_data: Path) -> None:

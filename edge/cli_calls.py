@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from edge.coach.coach import FiredNudge
+    from edge.speech_pipeline import PipelineSettings
     from haptics.link import WatchLink
 
 ROLE_STYLE = {Role.REP: "cyan", Role.CUSTOMER: "yellow", Role.OTHER: "magenta", Role.UNKNOWN: "white"}
@@ -55,6 +56,10 @@ def add_parsers(sub: Any) -> None:
         p.add_argument("--no-coach", action="store_true", help="transcribe only, no live coach")
         p.add_argument("--no-llm", action="store_true", help="coach with the fast stages only (stricter)")
         p.add_argument("--no-watch", action="store_true", help="nudges to the terminal only, not to the paired watch")
+        p.add_argument(
+            "--vad", choices=("silero", "webrtc"), default="silero",
+            help="voice activity detector: Silero (default) or WebRTC's, cheaper but with more false alarms in noise",
+        )  # fmt: skip
 
     replay = sub.add_parser("replay", help="run the edge pipeline on an audio file as if it were live")
     replay.add_argument("wav", type=Path)
@@ -162,6 +167,7 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
         on_nudge=lambda f: console.print(format_nudge(f)),
         open_watch=None if args.no_watch else _watch_opener(console),
         rubric=rubric,
+        settings=_pipeline_settings(args.vad),
         runner_settings=RunnerSettings(tenant=args.tenant),
     )
     stats = result.stats
@@ -176,6 +182,14 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
         )
     console.print(f"stored as call [bold]{result.call_id}[/] in {args.db}: `ridealong calls show {result.call_id}`")
     return 0
+
+
+def _pipeline_settings(vad: str) -> PipelineSettings:
+    from edge.segmenter import SegmenterSettings
+    from edge.speech_pipeline import PipelineSettings
+    from models.vad import VadSettings
+
+    return PipelineSettings(segmenter=SegmenterSettings(vad=VadSettings(engine=vad)))  # type: ignore[arg-type]
 
 
 def _pin_rubric(tenant: str, trade: str | None, console: Console) -> Any:

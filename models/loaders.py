@@ -16,6 +16,7 @@ from models.speaker import DiarizationSettings, EmbeddingSettings, OfflineDiariz
 from models.store import ModelStore
 from models.text_embedding import TextEmbedder, TextEmbeddingSettings
 from models.vad import SileroVad, VadSettings
+from models.webrtc_vad import WebRtcVad
 
 DEFAULT_ASR = "whisper-tiny.en"
 DEFAULT_LLM = "qwen2.5-1.5b"
@@ -47,7 +48,10 @@ def text_embedder_from_dir(directory: Path, settings: TextEmbeddingSettings | No
     return TextEmbedder(directory / "model.onnx", directory / "tokenizer.json", settings)
 
 
-def load_vad(store: ModelStore, settings: VadSettings | None = None) -> SileroVad:
+def load_vad(store: ModelStore, settings: VadSettings | None = None) -> SileroVad | WebRtcVad:
+    """The VAD ``settings.engine`` names (WebRTC's needs no model file)."""
+    if settings is not None and settings.engine == "webrtc":
+        return WebRtcVad(settings)
     return vad_from_dir(store.require(get_spec("silero-vad")), settings)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -13,6 +13,11 @@ from models._lazy import loading, require
 
 @dataclass(frozen=True)
 class VadSettings:
+    engine: Literal["silero", "webrtc"] = "silero"
+    """Silero (a neural model, the default) or WebRTC's GMM VAD (``webrtc_vad``: no model file, least processor
+    time, many more false alarms in noise)."""
+    webrtc_aggressiveness: int = 3
+    """WebRTC's mode, 0-3: how readily it calls a frame non-speech."""
     threshold: float = 0.5
     """Speech probability above which a 32 ms window counts as speech."""
     min_silence_s: float = 0.15

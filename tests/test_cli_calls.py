@@ -123,6 +123,15 @@ def test_8khz_stereo_is_resampled_and_keeps_its_timeline(sample: Path, tmp_path:
     assert len(ends) >= 3 and max(ends) <= 30.05
 
 
+def test_the_cheap_webrtc_vad_runs_the_whole_pipeline(sample: Path, tmp_path: Path) -> None:
+    db = tmp_path / "calls.db"
+    out = ridealong("replay", str(sample), "--vad", "webrtc", "--no-second-pass", "--no-coach", "--db", str(db))
+    assert out.returncode == 0, out.stderr
+    said = " ".join(text for (text,) in rows(db, "SELECT text FROM utterances ORDER BY start_s")).lower()
+    assert "hello" in said and "chicago" in said  # the sample's first words and a later turn's
+    assert len({s for (s,) in rows(db, "SELECT speaker_id FROM utterances")}) >= 2
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [(b"this is not audio", "not a readable audio file"), (None, "holds no audio samples")],

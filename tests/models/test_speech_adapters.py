@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import jiwer
@@ -23,6 +24,8 @@ from models.loaders import (
 from models.registry import get_spec
 from models.speaker import DiarizationSettings, SpeakerEmbedder, cosine
 from models.store import ModelStore
+from models.vad import VadSettings
+from models.webrtc_vad import WebRtcVad
 from scripts.speech_eval.labels import read_rttm, read_stm
 
 NORMALISE = jiwer.Compose(
@@ -36,9 +39,10 @@ def sample(shared_data: Path) -> Path:
     return shared_data / "audio" / "pyannote-sample"
 
 
-def test_vad_segments_cover_the_labelled_speech(store: ModelStore, sample: Path) -> None:
+@pytest.mark.parametrize("engine", ["silero", "webrtc"])
+def test_vad_segments_cover_the_labelled_speech(store: ModelStore, sample: Path, engine: str) -> None:
     clip = read_audio(sample / "sample.wav")
-    vad = load_vad(store)
+    vad = load_vad(store, VadSettings(engine=engine))  # type: ignore[arg-type]
     segments = []
     for offset in range(0, len(clip.samples), 1600):  # 100 ms blocks, as from a microphone
         segments += vad.accept(clip.samples[offset : offset + 1600])
@@ -49,8 +53,22 @@ def test_vad_segments_cover_the_labelled_speech(store: ModelStore, sample: Path)
         hypothesis[Segment(start, start + len(s.samples) / clip.rate_hz)] = "speech"
     reference = read_rttm(sample / "sample.rttm").get_timeline().support()
     covered = hypothesis.get_timeline().support().crop(reference).duration() / reference.duration()
-    print(f"VAD: {len(segments)} segments cover {covered:.1%} of the labelled speech")
+    print(f"VAD ({engine}): {len(segments)} segments cover {covered:.1%} of the labelled speech")
     assert covered >= 0.9
+    ends = [(s.start_sample, s.start_sample + len(s.samples)) for s in segments]
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(ends))  # in order, never overlapping
+    if engine == "webrtc":  # Silero's max_speech_s only makes sherpa stricter, it is no hard cut (a 22 s segment here)
+        assert all(len(s.samples) <= VadSettings().max_speech_s * clip.rate_hz for s in segments)
+
+
+def test_webrtc_vad_hears_nothing_in_silence_and_names_what_it_cannot_take() -> None:
+    vad = WebRtcVad()
+    assert vad.accept(np.zeros(16_000 * 3, dtype=np.float32)) + vad.flush() == []
+    assert not vad.is_speech()
+    with pytest.raises(ValueError, match="Hz"):
+        WebRtcVad(VadSettings(engine="webrtc", sample_rate_hz=22_050))
+    with pytest.raises(ValueError, match="aggressiveness"):
+        WebRtcVad(VadSettings(engine="webrtc", webrtc_aggressiveness=7))
 
 
 def test_whisper_transcribes_the_sample_call(store: ModelStore, sample: Path) -> None:

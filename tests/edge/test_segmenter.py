@@ -36,16 +36,20 @@ def run_segmenter(path: Path, segmenter: SpeechSegmenter) -> list[SpeechSegment]
     return asyncio.run(run())
 
 
+def labelled_speech_covered(segments: list[SpeechSegment], rttm: Path) -> float:
+    speech = Annotation()
+    for s in segments:
+        speech[Segment(s.start_s, s.end_s)] = "speech"
+    reference = read_rttm(rttm).get_timeline().support()
+    return float(speech.get_timeline().support().crop(reference).duration() / reference.duration())
+
+
 def test_segments_keep_soft_onsets_and_cover_the_speech(store: ModelStore, shared_data: Path) -> None:
     sample = shared_data / "audio" / "pyannote-sample"
     segments = segment_file(sample / "sample.wav", store, SegmenterSettings())
     first_word = read_stm(sample / "sample.stm")[0]  # "Hello?" at 6.68 s
     assert segments[0].start_s <= first_word.start_s
-    speech = Annotation()
-    for s in segments:
-        speech[Segment(s.start_s, s.end_s)] = "speech"
-    reference = read_rttm(sample / "sample.rttm").get_timeline().support()
-    covered = speech.get_timeline().support().crop(reference).duration() / reference.duration()
+    covered = labelled_speech_covered(segments, sample / "sample.rttm")
     print(f"{len(segments)} segments cover {covered:.1%} of the labelled speech")
     assert covered >= 0.97
     assert all(a.end_s <= b.start_s for a, b in itertools.pairwise(segments))  # no overlap
@@ -180,11 +184,7 @@ def test_the_segmentation_model_finds_the_speech_a_deaf_vad_misses(store: ModelS
     rescuer = SpeechRescuer(load_segmentation(store), RescueSettings())
     segmenter = SpeechSegmenter(DeafVad(), SegmenterSettings(), rescue=rescuer)  # type: ignore[arg-type]
     segments = run_segmenter(sample / "sample.wav", segmenter)
-    speech = Annotation()
-    for s in segments:
-        speech[Segment(s.start_s, s.end_s)] = "speech"
-    reference = read_rttm(sample / "sample.rttm").get_timeline().support()
-    covered = speech.get_timeline().support().crop(reference).duration() / reference.duration()
+    covered = labelled_speech_covered(segments, sample / "sample.rttm")
     print(f"{len(segments)} rescued segments cover {covered:.1%} of the labelled speech")
     assert covered >= 0.8
     settings = SegmenterSettings()

@@ -61,6 +61,19 @@ def test_vad_segments_cover_the_labelled_speech(store: ModelStore, sample: Path,
         assert all(len(s.samples) <= VadSettings().max_speech_s * clip.rate_hz for s in segments)
 
 
+def test_webrtc_vad_cuts_long_speech_at_max_speech_s_and_goes_on_at_once() -> None:
+    class AllVoiced:
+        def is_speech(self, pcm: bytes, rate: int) -> bool:
+            return True
+
+    vad = WebRtcVad()
+    vad._vad = AllVoiced()  # every frame speech: one long monologue
+    segments = vad.accept(np.full(16_000 * 10, 0.1, dtype=np.float32)) + vad.flush()
+    bounds = [(s.start_sample / 16_000, (s.start_sample + len(s.samples)) / 16_000) for s in segments]
+    assert [round(b - a, 2) for a, b in bounds] == [7.98, 2.01]  # 266 frames of 30 ms, then the rest
+    assert bounds[0][0] == 0.0 and bounds[1][0] == bounds[0][1]  # no gap at the cut
+
+
 def test_webrtc_vad_hears_nothing_in_silence_and_names_what_it_cannot_take() -> None:
     vad = WebRtcVad()
     assert vad.accept(np.zeros(16_000 * 3, dtype=np.float32)) + vad.flush() == []

@@ -171,11 +171,9 @@ class Realigner:
             start, end = max(turn.start_s, utterance.start_s), min(turn.end_s, utterance.end_s)
             if end - start < self.settings.overlap_min_s:
                 continue
-            free = [(start, end)]
-            for piece in pieces:
-                if piece.speaker_id == name:  # where they hold the floor they are already in the timeline
-                    free = [part for a, b in free for part in ((a, min(b, piece.start_s)), (max(a, piece.end_s), b))]
-            for a, b in free:
+            # Where they hold the floor they are already in the timeline.
+            floor = [(piece.start_s, piece.end_s) for piece in pieces if piece.speaker_id == name]
+            for a, b in _uncovered(start, end, floor):
                 if b - a >= self.settings.overlap_min_s:
                     out.append(
                         replace(

@@ -17,10 +17,10 @@ import soundfile
 
 from scripts.corpus.acoustics import CONDITIONS, Condition, render_condition
 from scripts.corpus.schema import Call
-from scripts.corpus.timeline import lay_out, speaker_tracks
+from scripts.corpus.timeline import lay_out, speaker_tracks, speech_spans
 from scripts.corpus.voices import ESPEAK_BANK, RATE_HZ, Synthesizer, VoiceBank, assign_voices, stable_seed
 
-RENDERER_VERSION = 2
+RENDERER_VERSION = 3  # 3: reference RTTM without in-turn pauses
 # The rep reads this to enroll their voice: the Rainbow Passage (public domain), in no call.
 ENROLLMENT_TEXT = (
     "When the sunlight strikes raindrops in the air, they act as a prism and form a rainbow. "
@@ -72,8 +72,9 @@ def render_call(
     (out_dir / f"{call.id}.json").write_text(rendered.model_dump_json(indent=1))
     (out_dir / f"{call.id}.rttm").write_text(
         "".join(
-            f"SPEAKER {call.id} 1 {p.start_s:.3f} {p.end_s - p.start_s:.3f} <NA> <NA> {p.speaker_id} <NA> <NA>\n"
+            f"SPEAKER {call.id} 1 {start:.3f} {end - start:.3f} <NA> <NA> {p.speaker_id} <NA> <NA>\n"
             for p in placed
+            for start, end in speech_spans(p, audio[p.utterance_id])
         )
     )
     texts = {u.id: u.text for u in call.utterances}

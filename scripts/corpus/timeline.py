@@ -15,6 +15,11 @@ from scripts.corpus.voices import RATE_HZ
 
 LEAD_IN_S = 0.8
 TAIL_S = 1.0
+# NIST RT convention: a pause of 0.3 s or more inside a turn is not speech, shorter ones are bridged.
+MIN_PAUSE_S = 0.3
+# The level voices.trim_silence cuts at: a 10 ms frame whose peak stays under it is silence.
+SILENCE_PEAK = 1e-3
+_FRAME = RATE_HZ // 100
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,32 @@ def _gap(rng: np.random.Generator, same_speaker: bool) -> float:
         return float(rng.uniform(0.35, 0.7))
     # Turn-taking gaps cluster around 200-300 ms, with a tail of slower answers.
     return float(min(rng.gamma(2.0, 0.15) + 0.08, 1.5))
+
+
+def speech_spans(placed: Placed, clip: np.ndarray) -> list[tuple[float, float]]:
+    """Where in the call a placed utterance is actually voiced: its span, split at internal pauses of
+    MIN_PAUSE_S or more (the synthesizer pauses between sentences; those silences are not speech in
+    the reference, or a VAD that rightly hears nothing there is charged with missed speech)."""
+    frames = len(clip) // _FRAME
+    if frames == 0:
+        return [(placed.start_s, placed.end_s)]
+    silent = np.abs(clip[: frames * _FRAME].reshape(frames, _FRAME)).max(axis=1) <= SILENCE_PEAK
+    spans: list[tuple[float, float]] = []
+    start_frame, frame = 0, 0
+    min_pause = round(MIN_PAUSE_S * 100)
+    while frame < frames:
+        if not silent[frame]:
+            frame += 1
+            continue
+        run_end = frame
+        while run_end < frames and silent[run_end]:
+            run_end += 1
+        if run_end - frame >= min_pause and frame > start_frame and run_end < frames:
+            spans.append((start_frame / 100, frame / 100))
+            start_frame = run_end
+        frame = run_end
+    spans.append((start_frame / 100, len(clip) / RATE_HZ))
+    return [(round(placed.start_s + a, 3), round(placed.start_s + b, 3)) for a, b in spans]
 
 
 def speaker_tracks(placed: list[Placed], audio: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], float]:

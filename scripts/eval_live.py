@@ -9,7 +9,7 @@ rendered corpus when it exists (``$RIDEALONG_HOME/corpus/neural/clean``), else a
 the words. Audio mode (``--audio CONDITION``) plays that condition's renders and times the labels by
 the same renders (a call with no clean render would otherwise be scored against estimated seconds). A
 nudge catches a labelled moment if it fires between the start of the labelled
-utterance and the type's ``hit_window_s`` after its end (``scripts/live_eval/scoring.py``).
+utterance (less the type's ``lead_s``) and the type's ``hit_window_s`` after its end (``scripts/live_eval/scoring.py``).
 
 Reports per type and overall precision, recall and F1, false nudges per hour of conversation, and
 nudge latency (from the moment a nudge became decidable — its triggering utterance's end, or the

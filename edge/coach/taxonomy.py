@@ -3,9 +3,9 @@ the coach finds it.
 
 The same definitions guide the people writing the evaluation corpus and the detectors, so a
 label and a nudge mean the same thing. ``hit_window_s`` is how long after the end of the
-labelled utterance a nudge still counts as catching the moment. The examples and counter-examples
-are written by hand (none is taken from the corpus): the semantic stage uses them as exemplars and
-the LLM's few-shot prompt quotes them.
+labelled utterance a nudge still counts as catching the moment (``lead_s``: how long before its
+start). The examples and counter-examples are written by hand (none is taken from the corpus): the
+semantic stage uses them as exemplars and the LLM's few-shot prompt quotes them.
 """
 
 from __future__ import annotations
@@ -75,6 +75,10 @@ class MomentDefinition:
     """Confidence (0-1) a candidate needs to become a nudge."""
     cooldown_s: float = 120.0
     """No second nudge of this type within this many seconds of audio."""
+    lead_s: float = 0.0
+    """How long before the labelled utterance starts a nudge still catches the moment: for a state measured
+    over minutes, which a label can place only around a turn (dev roofing-08: the rep's share passed 75 % as
+    the turn before the labelled one ended, 0.3 s before it began)."""
     can_wait_s: float = 0.0
     """How long a nudge may wait for the rep to finish a sentence (0: it is only useful at once); at most
     ``NUDGE_WAIT_S``."""
@@ -195,6 +199,7 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             pattern="listen",
             threshold=0.5,
             cooldown_s=240.0,
+            lead_s=20.0,
             can_wait_s=NUDGE_WAIT_S,
         ),
         MomentDefinition(

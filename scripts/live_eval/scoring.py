@@ -1,7 +1,8 @@
 """Scoring nudges against labelled moments.
 
 A nudge catches a labelled moment of its type if it fires between the start of the labelled
-utterance and ``hit_window_s`` (the taxonomy's, per type) after its end. Each moment is caught at
+utterance (less the type's ``lead_s``: a talk ratio crosses its bar around a turn, not at one) and
+``hit_window_s`` (the taxonomy's, per type) after its end. Each moment is caught at
 most once and each nudge catches at most one moment (earliest first); every nudge that catches
 nothing is a false nudge.
 """
@@ -59,8 +60,9 @@ class Score:
         for m in sorted(moments, key=lambda m: m.start_s):
             counts = self.per_type[m.type]
             counts.moments += 1
-            window_end = m.end_s + TAXONOMY[MomentType(m.type)].hit_window_s
-            hit = next((n for n in free if n.type == m.type and m.start_s <= n.fire_s <= window_end), None)
+            definition = TAXONOMY[MomentType(m.type)]
+            window_start, window_end = m.start_s - definition.lead_s, m.end_s + definition.hit_window_s
+            hit = next((n for n in free if n.type == m.type and window_start <= n.fire_s <= window_end), None)
             if hit is None:
                 self.missed.append((call_id, m))
                 continue

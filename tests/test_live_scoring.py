@@ -1,0 +1,25 @@
+from scripts.live_eval.conversations import LabelledMoment
+from scripts.live_eval.scoring import FiredAt, Score
+
+
+def _score(moment: LabelledMoment, fired: FiredAt) -> Score:
+    score = Score()
+    score.add("call", [moment], [fired])
+    return score
+
+
+def test_a_talk_ratio_nudge_just_before_the_labelled_turn_catches_it() -> None:
+    # The share passes its bar as the turn before the labelled one ends (dev roofing-08: 0.3 s before).
+    score = _score(LabelledMoment("talk_ratio_high", "u028", 260.5, 278.3), FiredAt("talk_ratio_high", 260.2, 0.0))
+
+    assert score.overall().caught == 1
+    assert score.false_nudges == [] and score.missed == []
+
+
+def test_other_types_catch_only_from_the_labelled_utterance_on() -> None:
+    early = _score(LabelledMoment("rep_monologue", "u010", 100.0, 130.0), FiredAt("rep_monologue", 99.7, 0.0))
+    too_early = _score(LabelledMoment("talk_ratio_high", "u028", 260.5, 278.3), FiredAt("talk_ratio_high", 230.0, 0.0))
+
+    for score in (early, too_early):
+        assert score.overall().caught == 0
+        assert len(score.false_nudges) == 1 and len(score.missed) == 1

@@ -16,6 +16,9 @@ _BACKCHANNEL_WORD = re.compile(
     r"mm|mhm|mm-hm|mmhm|hmm|hm|uh-huh|uh|huh|yeah|yep|yup|yes|okay|ok|right|sure|got|it|i|see|oh|wow|nice|great|"
     r"alright|all|gotcha|cool|true|exactly"
 )
+# A listener's sympathy while the other talks (dev pest-08: the rep's "Oh no." under the customer's story
+# was counted as cutting in).
+_REACTION = re.compile(r"(oh|ah|aw) (no|dear|man|boy|gosh|jeez|my)( god| goodness)?")
 _STOPWORD = re.compile(
     r"a|an|the|and|or|but|so|if|then|than|that|this|these|those|there|their|they|them|we|us|our|you|your|i|me|my|"
     r"it|its|is|are|was|were|be|been|being|do|does|did|doing|have|has|had|having|will|would|can|could|should|"
@@ -67,6 +70,8 @@ _DEFERS_ANSWER = re.compile(
     # Asking for a moment puts the question on hold rather than past it ("Hang on, let me check the coil first").
     r"|^\W*(hang on|hold on|one sec(ond)?|just a sec(ond)?|give me a (sec|second|minute))\b"
 )
+_SENTENCE_SPLIT = re.compile(r"(?<=[.?!])\s+")
+_CLAUSE_SPLIT = re.compile(r"\s*(?:[,;:]|\s-\s|—)\s*")
 _MOVES_ON = re.compile(r"^\W*(so|and|now|okay|ok|alright|all right|anyway|let me|let's|but)\b")
 _ANSWER_START = re.compile(
     # After a laugh or an "oh" ("Ha! Sure, thanks.", "Oh, I'd love some").
@@ -147,9 +152,11 @@ def words(text: str) -> list[str]:
 
 
 def is_backchannel(text: str) -> bool:
-    """ "Mm-hm", "Okay.", "Yeah, right": a listener's signal, not a turn."""
+    """ "Mm-hm", "Okay.", "Yeah, right", "Oh no!": a listener's signal, not a turn."""
     ws = [w.strip(".,!?") for w in words(text)]
-    return 0 < len(ws) <= 3 and all(_BACKCHANNEL_WORD.fullmatch(w) for w in ws)
+    return (0 < len(ws) <= 3 and all(_BACKCHANNEL_WORD.fullmatch(w) for w in ws)) or bool(
+        _REACTION.fullmatch(" ".join(ws))
+    )
 
 
 def asks_question(text: str) -> bool:
@@ -196,8 +203,13 @@ def _dollar_signs(text: str) -> str:
 
 
 def acknowledges(text: str) -> bool:
-    """The reply takes the concern on ("I hear you", "It is, I won't pretend ...") rather than talking past it."""
-    return bool(_ACKNOWLEDGE.search(text.lower()))
+    """The reply takes the concern on ("I hear you", "It is, I won't pretend ...") rather than talking past it.
+    The acknowledgement may open any clause of the first sentence: "It adds up, I get it." (dev pest-06)."""
+    lowered = text.lower()
+    first_sentence = _SENTENCE_SPLIT.split(lowered.strip(), maxsplit=1)[0]
+    return bool(_ACKNOWLEDGE.search(lowered)) or any(
+        _ACKNOWLEDGE.search(clause) for clause in _CLAUSE_SPLIT.split(first_sentence)[1:]
+    )
 
 
 def requests_explanation(text: str) -> bool:

@@ -143,6 +143,11 @@ def test_an_acknowledged_objection_is_left_alone() -> None:
     s.say("cust", "Whoa. That's way more than we were expecting to spend.")
     s.say("rep", "I hear you, it's real money. Let me show you what that looks like per month.")
     assert "price_objection_unaddressed" not in types(replay(s, coach()))
+    later = Script()  # the acknowledgement opens the first sentence's second clause
+    later.say("rep", "So the whole system comes to $14,200 installed.")
+    later.say("cust", "Whoa. That's way more than we were expecting to spend.")
+    later.say("rep", "It adds up, I get it. Spread out, it's about a hundred and twenty a month.")
+    assert "price_objection_unaddressed" not in types(replay(later, coach()))
 
 
 def questions_weighed(script: Script, c: LiveCoach) -> list[str]:
@@ -432,6 +437,12 @@ def test_cut_offs_are_judged_by_the_turn_that_cuts_in_and_the_turn_cut_off() -> 
     murmur.say("cust", "on this", gap_s=0.1)  # Whisper's word for a "Mm": no turn to cut off
     murmur.say("rep", "Good for years.", gap_s=-0.2, overlap_s=0.35)
     assert types(replay(murmur, coach())) == []
+    sympathy = Script()  # the rep's "Oh no." under the customer's story is listening, not cutting in
+    sympathy.say("cust", "Well, first it was the noises, scratching up in the ceiling at night")
+    sympathy.say("rep", "Oh no.", gap_s=-0.5, overlap_s=0.5)
+    sympathy.say("cust", "So how do you get rid of them, because I don't want them dying in the walls and")
+    sympathy.say("rep", "No, and that's exactly why we do it this way.", gap_s=-0.5, overlap_s=0.5)
+    assert types(replay(sympathy, coach())) == []
 
 
 def test_a_limit_of_cover_is_no_price_and_a_goodbye_for_someone_else_still_winds_down() -> None:

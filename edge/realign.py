@@ -53,6 +53,11 @@ class RealignSettings:
     """Shorter runs of one diarized speaker inside an utterance are not cut out (seconds)."""
     min_speaker_s: float = 3.0
     """An online speaker with less talk time (seconds) is not counted as a person for the clustering."""
+    trim_start_s: float = 0.25
+    """An utterance's start moves in by up to this much to where the diarizer hears its speaker: the segmenter's
+    ``pad_before_s``, audio before the VAD's onset kept so Whisper hears soft first sounds."""
+    trim_end_s: float = 0.15
+    """Likewise for its end: the segmenter's ``pad_after_s``."""
     overlap_min_s: float = 0.2
     """Another speaker talking under an utterance at least this long (seconds) gets an overlap utterance."""
     overlap_confidence: float = 0.5
@@ -380,14 +385,23 @@ class Realigner:
             idx = list(group)
             runs.append([float(frames[idx[0]]), float(frames[idx[-1]] + step), float(speaker)])
         merged = self._absorb_slivers(runs)
-        # Edges stay where the online pass put them: trimming them to the diarizer's speech dropped soft
-        # speech the diarizer missed and the VAD kept (corpus call solar-04: DER 7.3 % untrimmed, 9.3 % trimmed).
-        merged[0][0], merged[-1][1] = utterance.start_s, utterance.end_s
+        merged[0][0], merged[-1][1] = self._edges(utterance, inside, int(merged[0][2]), int(merged[-1][2]))
         out = []
         for start, end, who in merged:
             covered = sum(max(0.0, min(t.end_s, end) - max(t.start_s, start)) for t in inside if t.speaker == int(who))
             out.append((start, end, int(who), min(1.0, covered / max(end - start, 1e-3))))
         return out
+
+    def _edges(self, utterance: Utterance, inside: list[DiarizedTurn], first: int, last: int) -> tuple[float, float]:
+        """The utterance's start and end, moved in to where the diarizer hears its first and last speaker
+        talk, by no more than the padding the segmenter put round the VAD's speech for Whisper's sake.
+        Trimming further dropped soft speech the diarizer missed and the VAD kept."""
+        start, end = utterance.start_s, utterance.end_s
+        heard_from = min((t.start_s for t in inside if t.speaker == first), default=start)
+        heard_to = max((t.end_s for t in inside if t.speaker == last), default=end)
+        start = min(max(start, heard_from), start + self.settings.trim_start_s)
+        end = max(min(end, heard_to), end - self.settings.trim_end_s)
+        return (start, end) if end - start >= self.settings.split_min_s else (utterance.start_s, utterance.end_s)
 
     def _absorb_slivers(self, runs: list[list[float]]) -> list[list[float]]:
         """Runs ([start, end, speaker]) shorter than ``split_min_s`` go to their longer neighbour, shortest

@@ -161,3 +161,12 @@ def test_an_overlap_the_floor_holder_already_covers_is_dropped() -> None:
     repeat = Utterance("u1o1", "c", "rep", Role.REP, 1.0, 2.0, "", 0.0, 0.5)
     other = Utterance("u1o2", "c", "spk1", Role.CUSTOMER, 2.0, 2.5, "", 0.0, 0.5)
     assert _not_under_own_floor([repeat, other], [floor]) == [other]
+
+
+def test_edges_move_in_to_the_diarized_speech_by_at_most_the_segmenters_padding() -> None:
+    # u1 has 0.25 s of padding either side of the speech the diarizer hears; u2's speech starts 0.6 s in,
+    # soft speech the VAD kept and the diarizer did not: only the padding's worth is trimmed.
+    turns = [DiarizedTurn(1.25, 3.75, 1), DiarizedTurn(5.6, 7.0, 2)]
+    online = [utt("u1", 1.0, 4.0, "rep", Role.REP), utt("u2", 5.0, 7.2, "spk1", Role.CUSTOMER)]
+    result = realigner(turns).realign(audio(turns, 8.0), RATE, online, voiceprint=np.eye(4)[1])
+    assert [(u.id, u.start_s, u.end_s) for u in result.utterances] == [("u1", 1.25, 3.85), ("u2", 5.25, 7.05)]

@@ -41,6 +41,8 @@ class _Progress:
     captured_s: float = 0.0
     recognised_s: float = 0.0
     """Audio the pipeline has been through: the coach's "now" (its timers cannot run ahead of the words)."""
+    speech_since_s: float | None = None
+    """Where the speech going on at ``recognised_s`` began, if any (someone talking, words not known yet)."""
     utterances: int = 0
 
 
@@ -108,7 +110,7 @@ class CallRunner:
     @staticmethod
     async def _coach(coach: CoachSession, progress: _Progress) -> None:
         try:
-            await coach.run(lambda: progress.recognised_s)
+            await coach.run(lambda: progress.recognised_s, lambda: progress.speech_since_s)
         finally:
             if coach.watch is not None:
                 coach.watch.close()  # the last nudges still get their chance, within their deadline
@@ -150,7 +152,7 @@ class CallRunner:
         try:
             while (chunk := await queue.get()) is not None:
                 self._keep(await asyncio.to_thread(pipeline.process, chunk), progress)
-                progress.recognised_s = chunk.end_s
+                progress.recognised_s, progress.speech_since_s = chunk.end_s, pipeline.speech_since_s
             self._keep(await asyncio.to_thread(pipeline.flush), progress)
         finally:
             if coach is not None:

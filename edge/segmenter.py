@@ -110,6 +110,14 @@ class SpeechSegmenter:
             self._last_check = self._fed
         return closed + self._open_piece()
 
+    @property
+    def speech_since_s(self) -> float | None:
+        """Where the speech the VAD is in now began (after the last segment let out), or None in silence:
+        someone is talking whose words are not an utterance yet."""
+        if self._open_start is None:
+            return None
+        return max(self._open_start, self._last_end) / self._rate
+
     def flush(self) -> list[SpeechSegment]:
         closed = self._emit(self._vad.flush())
         return closed + self._rescued(final=True)  # the call ended inside speech only the rescue hears

@@ -84,6 +84,11 @@ class SpeechPipeline:
             self.stats.busy_s += time.perf_counter() - started
             self.stats.cpu_s += time.process_time() - cpu
 
+    @property
+    def speech_since_s(self) -> float | None:
+        """Where the speech going on now began (``SpeechSegmenter.speech_since_s``)."""
+        return self._segmenter.speech_since_s
+
     def flush(self) -> list[Utterance]:
         """The end of the audio: the segment still open is closed and transcribed."""
         started, cpu = time.perf_counter(), time.process_time()

@@ -65,6 +65,11 @@ def rep_is_speaking(utterances: Sequence[Utterance], now_s: float) -> bool:
     return any(u.role == Role.REP and u.start_s <= now_s < u.end_s for u in utterances)
 
 
+def speech_since(utterances: Sequence[Utterance], now_s: float) -> float | None:
+    """Where the latest-begun utterance going on at ``now_s`` began, as the live VAD would tell (None: silence)."""
+    return max((u.start_s for u in utterances if u.start_s <= now_s < u.end_s), default=None)
+
+
 def replay_text(conversation: Conversation, coach: LiveCoach) -> Replay:
     """Utterances reach the coach as they end; timers see audio time pass in 200 ms ticks."""
     pending = sorted(conversation.utterances, key=lambda u: (u.end_s, u.id))
@@ -76,7 +81,7 @@ def replay_text(conversation: Conversation, coach: LiveCoach) -> Replay:
         while i < len(pending) and pending[i].end_s <= t:
             out += coach.observe(pending[i], speaking)
             i += 1
-        out += coach.tick(t, speaking)
+        out += coach.tick(t, speaking, speech_since(conversation.utterances, t))
         fired += [FiredAt(f.nudge.moment.type, f.sent_s, f.sent_s - f.decision.candidate.at_s, _why(f)) for f in out]
         t = round(t + TICK_S, 3)
     coach.close()

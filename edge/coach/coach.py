@@ -125,7 +125,10 @@ class LiveCoach:
         self._confirm_held()
         return self._release(u.end_s, rep_speaking)
 
-    def tick(self, now_s: float, rep_speaking: bool = False) -> list[FiredNudge]:
+    def tick(self, now_s: float, rep_speaking: bool = False, speech_since_s: float | None = None) -> list[FiredNudge]:
+        """``speech_since_s``: where the speech going on at ``now_s`` began, if anyone is talking whose words
+        are not an utterance yet."""
+        self._view.speech_since_s = speech_since_s
         candidates = self._unaddressed.tick(now_s, self._view) + self._semantic_types.tick(now_s, self._view)
         candidates += [c for d in self._simple for c in d.tick(now_s, self._view)]
         self._consider(candidates)

@@ -96,6 +96,10 @@ class DetectorSettings:
     person answers for themselves, no decision maker is absent. They do so at once, and the rep's tap comes
     this much later (the LLM confirms during the hold); on the dev split a 6 s hold caught one real deferral
     fewer than 2.5 s."""
+    answer_wait_s: float = 8.0
+    """Held longer, up to this long after the deferral, while someone who began talking after it has not
+    been heard out: whether they are the person deferred to is in their words (a piece comes at most every
+    6 s of speech)."""
     next_step_lookback_s: float = 150.0
     """How far back an agreed next step counts when the rep winds the visit down."""
     wind_down_settle_s: float = 8.0
@@ -119,6 +123,8 @@ class CallView:
 
     settings: DetectorSettings
     utterances: list[Utterance] = field(default_factory=list)
+    speech_since_s: float | None = None
+    """Where the speech going on now began: someone is talking whose words are not an utterance yet."""
 
     def role(self, u: Utterance) -> Role | None:
         """The utterance's role when attribution is sure enough to act on it."""
@@ -530,6 +536,11 @@ class SemanticDetector:
     def tick(self, now_s: float, view: CallView) -> list[Candidate]:
         out = []
         for candidate, trigger in list(self._held):
+            # Someone began talking after the deferral: their words, when they come, say whether it was the
+            # person deferred to (dev roofing-01: "I'm right here, Greg. I think we do the Class 4." took 4 s).
+            answering = view.speech_since_s is not None and view.speech_since_s >= trigger.end_s
+            if answering and now_s < trigger.end_s + view.settings.answer_wait_s:
+                continue
             if now_s >= trigger.end_s + view.settings.settle_s:
                 self._held.remove((candidate, trigger))
                 # Decidable only now (like a question's deadline): until then the other person could answer.

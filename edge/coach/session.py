@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from edge.call_store import CallStore
 from edge.coach.coach import FiredNudge, LiveCoach
@@ -65,28 +66,32 @@ class CoachSession:
         """Recognition is over: the coach drains what is queued and stops."""
         self._finished.set()
 
-    async def run(self, recognised_s: Callable[[], float]) -> None:
-        """Until ``finish``: ``recognised_s`` says how far into the audio the words are known. A coach that
-        fails stops coaching, says why in the call's events, and leaves the recording running."""
+    async def run(
+        self, recognised_s: Callable[[], float], speech_since_s: Callable[[], float | None] = lambda: None
+    ) -> None:
+        """Until ``finish``: ``recognised_s`` says how far into the audio the words are known, ``speech_since_s``
+        where the speech going on there began (None in silence). A coach that fails stops coaching, says why
+        in the call's events, and leaves the recording running."""
         try:
-            await self._run(recognised_s)
+            await self._run(recognised_s, speech_since_s)
         except Exception as exc:
             self.failed = f"{type(exc).__name__}: {exc}"
             self._store.log_event(self.coach.call_id, "coach_failed", {"error": self.failed})
 
-    async def _run(self, recognised_s: Callable[[], float]) -> None:
+    async def _run(self, recognised_s: Callable[[], float], speech_since_s: Callable[[], float | None]) -> None:
         next_tick = 0.0
         while not (self._finished.is_set() and self._queue.empty()):
             try:
                 utterance = await asyncio.wait_for(self._queue.get(), self.settings.tick_s)
             except TimeoutError:
                 utterance = None
-            now_s = recognised_s()
+            now_s, since_s = recognised_s(), speech_since_s()
             if utterance is not None:
                 await self._deliver(await asyncio.to_thread(self._observe, utterance, now_s))
             if now_s >= next_tick:
                 next_tick = now_s + self.settings.tick_s
-                await self._deliver(await asyncio.to_thread(self.coach.tick, now_s, self._rep_speaking(now_s)))
+                tick = partial(self.coach.tick, now_s, self._rep_speaking(now_s), since_s)
+                await self._deliver(await asyncio.to_thread(tick))
         self.coach.close()
         self._log_candidates()
 

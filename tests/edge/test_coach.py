@@ -16,6 +16,7 @@ from edge.coach.semantic import SemanticStage
 from edge.coach.taxonomy import NUDGE_WAIT_S, MomentType
 from edge.frames import Role, Utterance
 from models.store import ModelStore
+from scripts.eval_live import speech_since
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,7 +65,7 @@ def replay(script: Script, coach: LiveCoach, tail_s: float = 40.0) -> list[Fired
     while t <= end:
         while pending and pending[0].end_s <= t:
             fired += coach.observe(pending.pop(0))
-        fired += coach.tick(t)
+        fired += coach.tick(t, speech_since_s=speech_since(script.utterances, t))
         t = round(t + 0.2, 3)
     coach.close()
     return fired
@@ -241,8 +242,9 @@ def test_a_deferral_to_someone_in_the_room_who_answers_is_no_decision_maker_obje
     present = Script()
     present.say("spouse", "We've been wanting to redo this for years.")
     present.say("cust", "I'd have to run it by my husband first.")
-    # Answering at once: held 2.5 s, the nudge would not wait for a long answer to end (latency budget 2 s).
-    present.say("spouse", "I'm right here, honey.", gap_s=0.3)
+    # Held while the answer goes on (the VAD hears someone talking), though it takes longer than the 2.5 s hold.
+    answer = "I'm right here, honey, and I think we do the bigger one, with the winters we get."
+    present.say("spouse", answer, gap_s=0.3)
     assert types(replay(present, coach(ScriptedConfirmations("yes")))) == []
     absent = Script()
     absent.say("cust", "I'd have to run it by my husband first, he's at work until six.")

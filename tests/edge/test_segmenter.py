@@ -129,6 +129,19 @@ def test_a_piece_cut_at_a_change_carries_what_was_heard_after_it() -> None:
     assert rest.end_s == pytest.approx(3.0)
 
 
+def test_it_says_where_the_speech_going_on_began_and_nothing_in_silence() -> None:
+    settings = SegmenterSettings(open_lookback_s=0.1, max_piece_s=100.0)
+    speaking = SpeechSegmenter(AlwaysSpeech(), settings, changes=ScriptedChanges(2.0))  # type: ignore[arg-type]
+    silent = SpeechSegmenter(DeafVad(), settings)  # type: ignore[arg-type]
+    assert speaking.speech_since_s is None
+    for i in range(30):
+        chunk = AudioChunk(np.full(1600, 0.1, dtype=np.float32), 16_000, i * 1600, 0)
+        speaking.process(chunk)
+        silent.process(chunk)
+    assert speaking.speech_since_s == 2.0  # since the piece cut at the change at 2.0 s
+    assert silent.speech_since_s is None
+
+
 class DeafVad(AlwaysSpeech):
     """A VAD that never hears speech (a voice Silero misses through a phone)."""
 

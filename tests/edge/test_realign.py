@@ -72,7 +72,7 @@ def test_an_utterance_spanning_two_speakers_is_cut_and_transcribed_again() -> No
 
 
 def test_slivers_are_not_cut_out_and_unheard_utterances_keep_their_label() -> None:
-    turns = [DiarizedTurn(0.0, 5.0, 1), DiarizedTurn(5.0, 5.15, 2), DiarizedTurn(5.15, 8.0, 1)]
+    turns = [DiarizedTurn(0.0, 5.0, 1), DiarizedTurn(5.0, 5.1, 2), DiarizedTurn(5.1, 8.0, 1)]
     online = [utt("u1", 0.0, 8.0, "rep", Role.REP), utt("u2", 9.0, 10.0, "spk1", Role.CUSTOMER)]
     result = realigner(turns).realign(audio(turns, 10.0), RATE, online, voiceprint=np.eye(4)[1])
     assert [u.id for u in result.utterances] == ["u1", "u2"]

@@ -96,10 +96,10 @@ class DetectorSettings:
     person answers for themselves, no decision maker is absent. They do so at once, and the rep's tap comes
     this much later (the LLM confirms during the hold); on the dev split a 6 s hold caught one real deferral
     fewer than 2.5 s."""
-    answer_wait_s: float = 8.0
+    answer_wait_s: float = 12.0
     """Held longer, up to this long after the deferral, while someone who began talking after it has not
-    been heard out: whether they are the person deferred to is in their words (a piece comes at most every
-    6 s of speech)."""
+    been heard out: whether they are the person deferred to is in their words. Live a piece comes at most
+    every 6 s of speech; a text replay has whole utterances (dev roofing-01: the wife's answer, 10.4 s)."""
     next_step_lookback_s: float = 150.0
     """How far back an agreed next step counts when the rep winds the visit down."""
     wind_down_settle_s: float = 8.0
@@ -500,10 +500,15 @@ class SemanticDetector:
         """``scores``: the semantic stage's reading of ``u``'s whole turn so far (``CallView.turn``)."""
         s = view.settings
         out = []
+        deferral = scores.get(MomentType.DECISION_MAKER_OBJECTION) if scores else None
+        defers_too = deferral is not None and deferral.score >= s.llm_semantic_score
         for candidate, trigger in list(self._held):
-            if view.customer_side(u) and u.speaker_id != trigger.speaker_id and not cues.is_backchannel(u.text):
+            other = view.customer_side(u) and u.speaker_id != trigger.speaker_id and not cues.is_backchannel(u.text)
+            if other and not defers_too:
                 self._held.remove((candidate, trigger))  # the other person is here and speaks for themselves
             elif view.role(u) is not None:
+                # The rep's reply, or someone in the room deferring to the same absent person ("Mom's on top
+                # of that stuff, she'll want to see it", dev hvac-06): the decision maker is not here.
                 self._held.remove((candidate, trigger))
                 out.append(replace(candidate, at_s=u.end_s))
         if not view.customer_side(u) or not scores or cues.is_backchannel(u.text):
@@ -544,7 +549,8 @@ class SemanticDetector:
             if now_s >= trigger.end_s + view.settings.settle_s:
                 self._held.remove((candidate, trigger))
                 # Decidable only now (like a question's deadline): until then the other person could answer.
-                out.append(replace(candidate, at_s=trigger.end_s + view.settings.settle_s))
+                waited = view.settings.answer_wait_s if answering else view.settings.settle_s
+                out.append(replace(candidate, at_s=trigger.end_s + waited))
         return out
 
     def held(self) -> list[Candidate]:

@@ -40,6 +40,7 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"can'?t (really )?(decide|say yes|sign)( anything| something| to something)?( like this| this big)?"
         r"( today| by myself| on my own| alone| anyway)|handles (all )?(the )?(money|finances|bills|budget)|"
         r"on the deed|(gonna|going to) want to see (it|the number|the numbers)|"
+        r"(he|she|they)('ll| will)( definitely| probably)? (want|need|have) to (see|look at|sign|approve|decide)|"
         r"(wife|husband|partner)('s| is) (working|away|out of town|at work|traveling))"
     ),
     MomentType.COMPETITOR_MENTIONED: re.compile(

@@ -31,7 +31,7 @@ class Script:
     def say(
         self, speaker: str, text: str, confidence: float = 0.9, gap_s: float = 0.4, overlap_s: float = 0.0
     ) -> Utterance:
-        role = {"rep": Role.REP, "cust": Role.CUSTOMER, "spouse": Role.OTHER}[speaker]
+        role = {"rep": Role.REP, "cust": Role.CUSTOMER, "spouse": Role.OTHER, "grandson": Role.OTHER}[speaker]
         start = self._t + gap_s
         end = start + max(0.6, len(text.split()) / 2.5)
         uid = f"u{len(self.utterances):03d}"
@@ -246,6 +246,12 @@ def test_a_deferral_to_someone_in_the_room_who_answers_is_no_decision_maker_obje
     answer = "I'm right here, honey, and I think we do the bigger one, with the winters we get."
     present.say("spouse", answer, gap_s=0.3)
     assert types(replay(present, coach(ScriptedConfirmations("yes")))) == []
+    confirmed = Script()  # someone in the room speaks, but to defer to the same absent person
+    confirmed.say("grandson", "Grandma, this one's got the remote.")
+    deferral = confirmed.say("cust", "I'd like to, but I'd have to run it by my daughter first.")
+    confirmed.say("grandson", "Yeah, she's the one who decides, she handles all the money.", gap_s=0.3)
+    [fired] = replay(confirmed, coach(ScriptedConfirmations("yes")))
+    assert fired.decision.candidate.utterance_ids == (deferral.id,)  # the customer's deferral, as it stood
     absent = Script()
     absent.say("cust", "I'd have to run it by my husband first, he's at work until six.")
     absent.say("rep", "Of course.")

@@ -543,7 +543,8 @@ class SemanticDetector:
         for candidate, trigger in list(self._held):
             # Someone began talking after the deferral: their words, when they come, say whether it was the
             # person deferred to (dev roofing-01: "I'm right here, Greg. I think we do the Class 4." took 4 s).
-            answering = view.speech_since_s is not None and view.speech_since_s >= trigger.end_s
+            # (Utterance times are rounded to the millisecond; the VAD's speech starts after the last segment.)
+            answering = view.speech_since_s is not None and view.speech_since_s >= trigger.end_s - 0.001
             if answering and now_s < trigger.end_s + view.settings.answer_wait_s:
                 continue
             if now_s >= trigger.end_s + view.settings.settle_s:

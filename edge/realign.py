@@ -28,6 +28,7 @@ from edge.call_store import CallStore
 from edge.enrollment import Voiceprint
 from edge.frames import Role, Utterance
 from edge.merged_speakers import agreement, split_merged_speakers
+from edge.segmenter import SegmenterSettings
 from edge.transcription import TranscriptionStage
 from edge.voices import unit
 from models.speaker import DiarizedTurn
@@ -53,10 +54,10 @@ class RealignSettings:
     """Shorter runs of one diarized speaker inside an utterance are not cut out (seconds)."""
     min_speaker_s: float = 3.0
     """An online speaker with less talk time (seconds) is not counted as a person for the clustering."""
-    trim_start_s: float = 0.25
+    trim_start_s: float = SegmenterSettings.pad_before_s
     """An utterance's start moves in by up to this much to where the diarizer hears its speaker: the segmenter's
     ``pad_before_s``, audio before the VAD's onset kept so Whisper hears soft first sounds."""
-    trim_end_s: float = 0.15
+    trim_end_s: float = SegmenterSettings.pad_after_s
     """Likewise for its end: the segmenter's ``pad_after_s``."""
     overlap_min_s: float = 0.15
     """Another speaker talking under an utterance at least this long (seconds) gets an overlap utterance (pyannote

@@ -70,7 +70,8 @@ _DEFERS_ANSWER = re.compile(
     # Asking for a moment puts the question on hold rather than past it ("Hang on, let me check the coil first").
     r"|^\W*(hang on|hold on|one sec(ond)?|just a sec(ond)?|give me a (sec|second|minute))\b"
 )
-_SENTENCE_SPLIT = re.compile(r"(?<=[.?!])\s+")
+SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+")
+"""Where one sentence ends and the next begins (the semantic stage splits turns with it too)."""
 _CLAUSE_SPLIT = re.compile(r"\s*(?:[,;:]|\s-\s|—)\s*")
 _MOVES_ON = re.compile(r"^\W*(so|and|now|okay|ok|alright|all right|anyway|let me|let's|but)\b")
 _ANSWER_START = re.compile(
@@ -206,7 +207,7 @@ def acknowledges(text: str) -> bool:
     """The reply takes the concern on ("I hear you", "It is, I won't pretend ...") rather than talking past it.
     The acknowledgement may open any clause of the first sentence: "It adds up, I get it." (dev pest-06)."""
     lowered = text.lower()
-    first_sentence = _SENTENCE_SPLIT.split(lowered.strip(), maxsplit=1)[0]
+    first_sentence = SENTENCE_BREAK.split(lowered.strip(), maxsplit=1)[0]
     return bool(_ACKNOWLEDGE.search(lowered)) or any(
         _ACKNOWLEDGE.search(clause) for clause in _CLAUSE_SPLIT.split(first_sentence)[1:]
     )

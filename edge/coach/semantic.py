@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from edge.coach.cues import SENTENCE_BREAK
 from edge.coach.exemplars import COUNTER_EXEMPLARS, EXEMPLARS, NEUTRAL
 from edge.coach.taxonomy import TAXONOMY, MomentType
 
@@ -60,14 +61,11 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
 }
 
 
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
-
-
 def sentences(text: str, min_words: int = 4) -> list[str]:
     """The text's sentences; one too short to mean much on its own ("Okay.") joins the next."""
     out: list[str] = []
     carry = ""
-    for part in _SENTENCE_END.split(text.strip()):
+    for part in SENTENCE_BREAK.split(text.strip()):
         part = f"{carry} {part}".strip() if carry else part
         if len(part.split()) < min_words:
             carry = part

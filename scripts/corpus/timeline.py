@@ -70,21 +70,13 @@ def speech_spans(placed: Placed, clip: np.ndarray) -> list[tuple[float, float]]:
     if frames == 0:
         return [(placed.start_s, placed.end_s)]
     silent = np.abs(clip[: frames * _FRAME].reshape(frames, _FRAME)).max(axis=1) <= SILENCE_PEAK
-    spans: list[tuple[float, float]] = []
-    start_frame, frame = 0, 0
-    min_pause = round(MIN_PAUSE_S * 100)
-    while frame < frames:
-        if not silent[frame]:
-            frame += 1
-            continue
-        run_end = frame
-        while run_end < frames and silent[run_end]:
-            run_end += 1
-        if run_end - frame >= min_pause and frame > start_frame and run_end < frames:
-            spans.append((start_frame / 100, frame / 100))
-            start_frame = run_end
-        frame = run_end
-    spans.append((start_frame / 100, len(clip) / RATE_HZ))
+    # Silent runs as [start, end) frame pairs; only those inside the clip and long enough are pauses.
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], silent.astype(np.int8), [0]])))
+    pauses = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)
+              if b - a >= round(MIN_PAUSE_S * 100) and a > 0 and b < frames]  # fmt: skip
+    bounds = [0, *(x for pause in pauses for x in pause), frames]
+    spans = [(bounds[i] / 100, bounds[i + 1] / 100) for i in range(0, len(bounds), 2)]
+    spans[-1] = (spans[-1][0], len(clip) / RATE_HZ)
     return [(round(placed.start_s + a, 3), round(placed.start_s + b, 3)) for a, b in spans]
 
 

@@ -20,6 +20,7 @@ from edge.coach.session import CoachSession
 from edge.enrollment import Voiceprint
 from edge.frames import AudioChunk, CallEnded, Utterance
 from edge.realign import Realignment, realign_call
+from edge.sources import WavSource
 from edge.speech_models import SpeechModels
 from edge.speech_pipeline import PipelineSettings, PipelineStats
 from edge.window import RollingWindow, WindowState
@@ -81,11 +82,13 @@ def record_call(
     links: list[WatchLink] = []
     if coach is not None:
         coach_models = coach
+        # Only a file can be read faster than speech; a microphone is always paced.
+        paced = source.settings.realtime if isinstance(source, WavSource) else True
 
         def make_coach(call_id: str) -> CoachSession:
             delivery = _delivery(store, call_id, links[0]) if links else None
             steps = tuple(s.id for s in rubric.content.before_price_steps) if rubric else None
-            return coach_models.session(call_id, store, trade, on_nudge, delivery, steps)
+            return coach_models.session(call_id, store, trade, on_nudge, delivery, steps, paced)
 
     runner = CallRunner(
         store,

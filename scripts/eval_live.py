@@ -41,6 +41,7 @@ from edge.frames import Role, Utterance
 from edge.recording import record_call
 from edge.sources import WavSource, WavSourceSettings
 from edge.speech_models import SpeechModels
+from models.loaders import DEFAULT_ASR
 from models.store import ModelStore
 from scripts.figures import percentile
 from scripts.live_eval.conversations import Conversation, load
@@ -90,11 +91,18 @@ def replay_text(conversation: Conversation, coach: LiveCoach) -> Replay:
 
 
 def replay_audio(
-    wav: Path, trade: str, speech: SpeechModels, coach: CoachModels, realtime: bool, enroll: bool
+    wav: Path,
+    trade: str,
+    speech: SpeechModels,
+    coach: CoachModels,
+    realtime: bool,
+    enroll: bool,
+    keep: Path | None = None,
 ) -> Replay:
     """The rendered call through the whole edge pipeline (VAD, Whisper, attribution with the rep enrolled)
     with the coach watching; nudges scored by when they were sent. Latency is wall time, so only
-    meaningful with ``realtime``."""
+    meaningful with ``realtime``. ``keep``: a folder where the call's store stays (``<call>.db``: its
+    utterances, nudges and every candidate the gate weighed), instead of a temporary one."""
     enroll_wav = Path(f"{wav.with_suffix('')}.enroll.wav")
     voiceprint = None
     if enroll and enroll_wav.exists():
@@ -102,7 +110,7 @@ def replay_audio(
     fired: list[FiredNudge] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        store = CallStore(Path(tmp) / "calls.db")
+        store = CallStore(keep / f"{wav.stem}.db" if keep else Path(tmp) / "calls.db")
         source = WavSource(wav, WavSourceSettings(realtime=realtime, tail_s=TAIL_S))
         result = record_call(
             store, speech, source, str(wav), voiceprint, second_pass=False, coach=coach, trade=trade,
@@ -129,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-llm", action="store_true", help="fast stages only (as when the model is missing)")
     parser.add_argument("--audio", metavar="CONDITION", help="audio mode: the rendered calls of this condition")
     parser.add_argument("--realtime", action="store_true", help="audio mode paced as live (nudge latency)")
+    parser.add_argument("--asr", default=DEFAULT_ASR, help="audio mode's ASR model (see `ridealong models list`)")
+    parser.add_argument("--keep", type=Path, help="audio mode: keep each call's store here (<call>.db)")
     parser.add_argument("--corpus", type=Path, default=ModelStore().settings.home / "corpus" / "neural")
     parser.add_argument("--verbose", action="store_true", help="list every false nudge and missed moment")
     args = parser.parse_args(argv)
@@ -139,11 +149,15 @@ def main(argv: list[str] | None = None) -> int:
         files = sorted(p for d in args.data for p in d.glob("*.json"))
     if not files:
         parser.error("no conversation files")
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        if stale := sorted(args.keep.glob("*.db")):
+            parser.error(f"{args.keep} already holds stores ({stale[0].name}, ...): give an empty folder")
     store = ModelStore()
     coach_models = CoachModels(store, use_llm=not args.no_llm)
     coach_models.load()
     confirmer = coach_models.confirmer
-    speech = SpeechModels(store) if args.audio else None
+    speech = SpeechModels(store, args.asr) if args.audio else None
     score, latencies, hours, processing, llm_calls = Score(), [], 0.0, 0.0, 0
     rendered = args.rendered or args.corpus / (args.audio or "clean")
     for path in files:
@@ -152,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no {args.audio} render of {conversation.id} in {rendered}: render the corpus first")
         if speech is not None:
             wav = args.corpus / args.audio / f"{conversation.id}.wav"
-            replay = replay_audio(wav, conversation.trade, speech, coach_models, args.realtime, enroll=True)
+            replay = replay_audio(wav, conversation.trade, speech, coach_models, args.realtime, True, args.keep)
         else:
             confirmations = InlineConfirmations(confirmer) if confirmer else None
             coach = LiveCoach(conversation.id, conversation.trade, coach_models.semantic, confirmations)
@@ -165,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{conversation.id:12} {conversation.duration_s / 60:5.1f} min  {len(conversation.moments):2} moments  "
               f"{len(replay.nudges):2} nudges  (times: {conversation.timed_by})", flush=True)  # fmt: skip
     summary = summarise(score, latencies, hours, processing / max(1, len(files)), llm_calls, confirmer is not None)
-    mode = (f"audio:{args.audio}" + (" realtime" if args.realtime else "")) if args.audio else "text"
+    mode = (f"audio:{args.audio} {args.asr}" + (" realtime" if args.realtime else "")) if args.audio else "text"
     summary["overall"]["mode"] = mode  # type: ignore[index]
     print_table(score, summary)
     if args.verbose:

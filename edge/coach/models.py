@@ -12,7 +12,7 @@ from functools import cached_property
 
 from edge.call_store import CallStore
 from edge.coach.coach import CoachSettings, FiredNudge, LiveCoach
-from edge.coach.confirmer import ConfirmationWorker, LlmConfirmer
+from edge.coach.confirmer import ConfirmationWorker, InlineConfirmations, LlmConfirmer
 from edge.coach.semantic import SemanticStage
 from edge.coach.session import CoachSession
 from haptics.delivery import WatchDelivery
@@ -59,9 +59,16 @@ class CoachModels:
         on_nudge: Callable[[FiredNudge], None] | None = None,
         watch: WatchDelivery | None = None,
         before_price_steps: tuple[str, ...] | None = None,
+        paced: bool = True,
     ) -> CoachSession:
-        """``before_price_steps``: from the call's pinned rubric (None: the trade's starter)."""
-        confirmations = ConfirmationWorker(self.confirmer) if self.confirmer is not None else None
+        """``before_price_steps``: from the call's pinned rubric (None: the trade's starter). ``paced``: the
+        audio comes at the speed of speech (a microphone, a paced replay). A recording replayed as fast as it
+        reads is not: the LLM then confirms inline, the replay waiting for each verdict, as if it came at
+        once. On its own thread it would race a clock that runs several times faster than the wall: on seven dev
+        kitchen renders 2 of the 5 confirmations asked for came after their 3 s (a competitor mention lost)."""
+        confirmations: ConfirmationWorker | InlineConfirmations | None = None
+        if self.confirmer is not None:
+            confirmations = ConfirmationWorker(self.confirmer) if paced else InlineConfirmations(self.confirmer)
         coach = LiveCoach(
             call_id, trade or "", self.semantic, confirmations, self.settings, before_price_steps=before_price_steps
         )

@@ -626,3 +626,34 @@ def test_a_failing_coach_stops_coaching_and_the_call_goes_on(tmp_path: Path) -> 
     asyncio.run(run())
     assert session.failed and "embedder fell over" in session.failed
     assert [e["kind"] for e in store.events(call_id)][-1] == "coach_failed"
+
+
+def test_a_recording_replayed_faster_than_speech_waits_for_the_llm(store: ModelStore, tmp_path: Path) -> None:
+    """Live, a verdict later than ``confirm_timeout_s`` is not waited for; a file read as fast as it goes has no
+    rep waiting, so the coach confirms inline and the slow model still has its say."""
+    import time as wall
+
+    from edge.coach.confirmer import LlmConfirmer
+    from edge.coach.models import CoachModels
+    from models.llm import LlmChoice
+
+    class SlowLlm:
+        def prime(self, prefix: str) -> int:
+            return 0
+
+        def choose(self, suffix: str, answers: list[str]) -> LlmChoice:
+            wall.sleep(0.3)
+            return LlmChoice({answers[0]: 0.9, answers[1]: 0.1}, 20, 0, 0.3)
+
+    s = Script()
+    s.say("cust", "And honestly, we almost signed with the guy who came to the door in June.")
+    s.say("rep", "Good to know. Let me look at the deck first.")
+    fired = {}
+    for paced in (True, False):
+        models = CoachModels(store, settings=CoachSettings(confirm_timeout_s=0.05))
+        models.__dict__["confirmer"] = LlmConfirmer(SlowLlm())
+        session = models.session("call", CallStore(tmp_path / f"{paced}.db"), "pest", paced=paced)
+        fired[paced] = types(replay(s, session.coach))
+        verdicts = [d.verdict for d in session.coach.gate.log if d.candidate.type == MomentType.COMPETITOR_MENTIONED]
+        assert verdicts, "the mention must be a candidate that wants the LLM"
+    assert fired == {True: [], False: ["competitor_mentioned"]}

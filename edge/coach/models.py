@@ -63,9 +63,10 @@ class CoachModels:
     ) -> CoachSession:
         """``before_price_steps``: from the call's pinned rubric (None: the trade's starter). ``paced``: the
         audio comes at the speed of speech (a microphone, a paced replay). A recording replayed as fast as it
-        reads is not: the LLM then confirms inline, the replay waiting for each verdict, as if it came at
-        once. On its own thread it would race a clock that runs several times faster than the wall: on seven dev
-        kitchen renders 2 of the 5 confirmations asked for came after their 3 s (a competitor mention lost)."""
+        reads is not: the LLM then confirms inline on the coach's thread (capture and recognition go on), so
+        each verdict counts as come at once. On its own thread it would race a clock that runs several times
+        faster than the wall: on seven dev kitchen renders 2 of the 5 confirmations asked for had no verdict
+        within their 3 s, and a real competitor mention was lost."""
         confirmations: ConfirmationWorker | InlineConfirmations | None = None
         if self.confirmer is not None:
             confirmations = ConfirmationWorker(self.confirmer) if paced else InlineConfirmations(self.confirmer)

@@ -42,7 +42,12 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"( today| by myself| on my own| alone| anyway)|handles (all )?(the )?(money|finances|bills|budget)|"
         r"on the deed|(gonna|going to) want to see (it|the number|the numbers)|"
         r"(he|she|they)('ll| will)( definitely| probably)? (want|need|have) to (see|look at|sign|approve|decide)|"
-        r"(wife|husband|partner)('s| is) (working|away|out of town|at work|traveling))"
+        r"(wife|husband|partner)('s| is) (working|away|out of town|at work|traveling)|"
+        # Someone absent who must see it first, named or not: "he'd have to see anything before I sign it",
+        # "won't move on anything this size without Kevin looking it over", "she does all our money things".
+        r"(he|she|they)('d| would) (have|need|want) to (see|look at|sign|approve|okay)|"
+        r"without \w+ (looking (it|this|that|them) over|seeing (it|this|that|them))|"
+        r"(handles|does|manages|takes care of) (all )?(of )?(our|the) (money|finances|bills|budget|taxes|books))"
     ),
     MomentType.COMPETITOR_MENTIONED: re.compile(
         r"\b((another|other) (company|companies|guys|outfit|contractor|installer)|(got|have|had|getting) "
@@ -50,13 +55,24 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"came (out|by) .{0,30}(quote|estimate|price|offer)|(their|his|her) (price|quote|offer|estimate) was|"
         r"(comparing|compare) (quotes|prices|estimates)|(almost|nearly) (signed|went) with|knocked on (our|my) door|"
         r"door to door|(guy|man|lady|woman|rep|salesman|somebody|someone|company) from .{0,40}"
-        r"(said|quoted|offer|price|cover|deal|cheaper))"
+        r"(said|quoted|offer|price|cover|deal|cheaper)|"
+        # A visit told in passing, the price left implied: "Fella from Kessler was out in the fall. Had it
+        # around there." "Outfit that was here in March had it at twenty-six." "Their man came out Tuesday."
+        r"((outfit|contractor|fella|fellow|salesman|crew)( from \w+( \w+)?)?|(guy|man|lady|company) from \w+"
+        r"( \w+)?) (that |who )?(was|were|came) (out|here|by|over)\b|"
+        r"(their|his|her) (man|guy|fella|rep|salesman|estimator) came|(outfit|company|contractor|installer) called|"
+        r"gave (us|me) a (price|quote|number|bid|estimate)|(do it|put (one|it) in|charge)\b.{0,25}(less|cheaper) than)"
     ),
     MomentType.BUYING_SIGNAL: re.compile(
         r"\b(how soon|when (can|could|would) (you|your|y'all|we|they) (start|get|come|do|install|have|be|put)|"
         r"(get|put) (us |it )?on (the|your) (schedule|calendar)|where do (i|we) sign|"
         r"what('s| is| do) (the next step|we need to do)|sign (us|me) up|"
-        r"if we (went|go|did|do) (with|ahead).{0,60}(when|how soon|start))"
+        r"if we (went|go|did|do) (with|ahead).{0,60}(when|how soon|start)|"
+        # Planning the job itself: "if we did the second one, who fills out the rebate papers?", "before your
+        # men come", "your guy would have to go up through the closet again".
+        r"if we (did|do|went with|go with|got) (this|that|the \w+ one)\b(?! ourselves| myself)|"
+        r"before (your (men|guys|guy|crew|installers?|techs?|technician)|they|he) (come|comes|get here|start)|"
+        r"your (men|guys|guy|crew|installers?|techs?|technician) (would|will|'d|'ll|are going to|is going to))"
     ),
 }
 

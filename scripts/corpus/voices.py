@@ -57,6 +57,9 @@ class VoiceBank:
     male: tuple[Any, ...]
     female: tuple[Any, ...]
     reps: dict[str, Any]
+    alike: tuple[frozenset[Any], ...] = ()
+    """Groups of voices a speaker model hears as one person: a call never gets two of one group, or its
+    "two speakers" would be one voice to any diarizer and the evaluation would measure the bank, not the agent."""
 
 
 ESPEAK_BANK = VoiceBank(
@@ -81,7 +84,16 @@ def assign_voices(bank: VoiceBank, tenant: str, speakers: list[tuple[str, str, s
     """``speakers`` are (id, role, sex); a distinct voice for each, the rep's fixed by tenant."""
     rep_voice = bank.reps.get(tenant)
     assigned: dict[str, Any] = {}
-    used = {rep_voice} if rep_voice else set()
+    used: set[Any] = set()
+
+    def take(voice: Any) -> None:
+        used.add(voice)
+        for group in bank.alike:
+            if voice in group:
+                used.update(group)
+
+    if rep_voice:
+        take(rep_voice)
     for speaker_id, role, sex in speakers:
         if role == "rep" and rep_voice is not None:
             assigned[speaker_id] = rep_voice
@@ -91,7 +103,7 @@ def assign_voices(bank: VoiceBank, tenant: str, speakers: list[tuple[str, str, s
             raise ValueError(f"the {bank.name} voice bank has no {sex} voice left for {speaker_id!r}")
         choice = pool[stable_seed(tenant, speaker_id, sex) % len(pool)]
         assigned[speaker_id] = choice
-        used.add(choice)
+        take(choice)
     return assigned
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import soundfile
 from pyannote.core import Annotation, Segment
 
 from edge.audio_file import read_audio
-from models.loaders import load_vad
+from models.loaders import load_speaker_embedder, load_vad
+from models.speaker import cosine
 from models.store import ModelStore
 from scripts.corpus.neural_voices import NEURAL_BANK, NeuralSynthesizer
 from scripts.corpus.render import CONDITIONS, RenderedCall, render_call
@@ -81,3 +83,23 @@ def test_espeak_voices_are_distinct_per_speaker_and_fixed_per_rep(tmp_path: Path
         call, CONDITIONS["clean"], tmp_path, EspeakSynthesizer(tmp_path / "tts"), shared_data / "rooms"
     )
     assert result.duration_s > 30
+
+
+def test_voices_a_call_may_pair_are_two_people_to_the_speaker_model(store: ModelStore, tts_cache: Path) -> None:
+    """Any two voices the neural bank may put in one call are apart to CAM++ (the agent's speaker model);
+    the groups it declares alike never share a call (dev solar-02: rep and customer were one voice)."""
+    synth = NeuralSynthesizer(store, tts_cache, threads=1)
+    embedder = load_speaker_embedder(store)
+    lines = ("We've been in the house eleven years, and the bills keep going up.", "How does the warranty work?")
+    voices = list(dict.fromkeys([*NEURAL_BANK.male, *NEURAL_BANK.female]))
+    heard = {v: [embedder.embed(synth.synthesize(line, v)) for line in lines] for v in voices}
+    apart = {}
+    for a, b in itertools.combinations(voices, 2):
+        if not any({a, b} <= group for group in NEURAL_BANK.alike):
+            apart[(a.style, b.style)] = float(np.mean([cosine(x, y) for x in heard[a] for y in heard[b]]))
+    print({f"{a}~{b}": round(c, 2) for (a, b), c in apart.items()})
+    assert max(apart.values()) < 0.6  # within one voice: 0.83-0.92; declared alike: 0.63-0.76
+    for path in [FIXTURE, *sorted((FIXTURE.parent.parent / "calls").glob("*.json"))]:
+        call = load_call(path)
+        chosen = set(assign_voices(NEURAL_BANK, call.tenant, [(s.id, s.role, s.sex) for s in call.speakers]).values())
+        assert all(len(chosen & group) <= 1 for group in NEURAL_BANK.alike), call.id

@@ -95,9 +95,9 @@ NEURAL_BANK = VoiceBank(
         "brightside-solar": _NEZUMI,
         "shieldline-pest": _KUMO,
     },
-    # Three of Kokoro's Japanese styles are one voice to CAM++: mean cosine 0.63-0.76 between them on the
-    # same three lines, against 0.83-0.92 within a voice and -0.04-0.51 for every other pair
-    # (tests/corpus/test_render.py measures it). Before this, the solar calls' female customers got
-    # gongitsune beside the nezumi rep, and their "two speakers" were one (role accuracy 0.49-0.57 on solar-03).
+    # Three of Kokoro's Japanese styles are one voice to CAM++: mean cosine 0.63-0.76 between them over three
+    # spoken lines, against 0.83-0.92 within a voice and at most 0.51 for any other pair (measured 2026-12-07;
+    # tests/corpus/test_render.py checks the pairs a call may get). Before this, the solar calls' female
+    # customers got gongitsune beside the nezumi rep: "two speakers" that were one (solar-03 role accuracy 0.49-0.57).
     alike=(frozenset({_NEZUMI, _TEBUKURO, _GONGITSUNE}),),
 )

@@ -81,7 +81,8 @@ def stable_seed(*parts: object) -> int:
 
 
 def assign_voices(bank: VoiceBank, tenant: str, speakers: list[tuple[str, str, str]]) -> dict[str, Any]:
-    """``speakers`` are (id, role, sex); a distinct voice for each, the rep's fixed by tenant."""
+    """``speakers`` are (id, role, sex); a distinct voice for each (never two the bank declares alike), the
+    rep's fixed by tenant."""
     rep_voice = bank.reps.get(tenant)
     assigned: dict[str, Any] = {}
     used: set[Any] = set()

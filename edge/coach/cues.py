@@ -31,8 +31,11 @@ _NUMBER_WORD = (
     r"(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
     r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
 )
+# A count of installs is no price, but "9,850 installed" is one (dev hvac-08, kitchen: Whisper wrote the
+# price in digits and "install" read it as a count).
 _NOT_MONEY = (
-    r"[\w ,-]{0,20}(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people|homes|roofs|install)"
+    r"[\w ,-]{0,20}(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people|homes|roofs|"
+    r"installs\b|installations\b)"
 )
 _PRICE = re.compile(
     r"\$\s?\d{1,3}(,\d{3})+|\$\s?\d{4,}|\$\s?\d+(\.\d+)?\s*(k|thousand|grand)\b"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.call_store import CallStore
-from edge.frames import AudioChunk, Role, Utterance
+from edge.frames import Role, Utterance
 from models.loaders import DEFAULT_ASR
 from rubric_cache.starter import TRADES
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from edge.coach.coach import FiredNudge
+    from edge.sources import AudioSource
     from edge.speech_pipeline import PipelineSettings
     from haptics.link import WatchLink
 
@@ -137,7 +138,7 @@ def _record(args: argparse.Namespace, store: CallStore, console: Console) -> int
         if coach.llm_unavailable:
             console.print(f"[yellow]live coach: fast stages only, stricter thresholds[/] (LLM {coach.llm_unavailable})")
     stop = None
-    source: AsyncIterable[AudioChunk]
+    source: AudioSource
     if args.command == "replay":
         from edge.sources import WavSource, WavSourceSettings
 

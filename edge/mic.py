@@ -59,6 +59,9 @@ def input_devices() -> list[dict[str, Any]]:
 
 
 class MicSource:
+    paced = True
+    """A microphone gives audio as it is spoken."""
+
     def __init__(self, settings: MicSettings | None = None, clock: Clock | None = None) -> None:
         self.settings = settings or MicSettings()
         self._clock = clock or MonotonicClock()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,9 +18,9 @@ from edge.coach.coach import FiredNudge
 from edge.coach.models import CoachModels
 from edge.coach.session import CoachSession
 from edge.enrollment import Voiceprint
-from edge.frames import AudioChunk, CallEnded, Utterance
+from edge.frames import CallEnded, Utterance
 from edge.realign import Realignment, realign_call
-from edge.sources import WavSource
+from edge.sources import AudioSource
 from edge.speech_models import SpeechModels
 from edge.speech_pipeline import PipelineSettings, PipelineStats
 from edge.window import RollingWindow, WindowState
@@ -46,7 +46,7 @@ class RecordedCall:
 def record_call(
     store: CallStore,
     models: SpeechModels,
-    source: AsyncIterable[AudioChunk],
+    source: AudioSource,
     source_name: str,
     voiceprint: Voiceprint | None = None,
     on_utterance: Callable[[Utterance], None] | None = None,
@@ -82,13 +82,11 @@ def record_call(
     links: list[WatchLink] = []
     if coach is not None:
         coach_models = coach
-        # Only a file can be read faster than speech; a microphone is always paced.
-        paced = source.settings.realtime if isinstance(source, WavSource) else True
 
         def make_coach(call_id: str) -> CoachSession:
             delivery = _delivery(store, call_id, links[0]) if links else None
             steps = tuple(s.id for s in rubric.content.before_price_steps) if rubric else None
-            return coach_models.session(call_id, store, trade, on_nudge, delivery, steps, paced)
+            return coach_models.session(call_id, store, trade, on_nudge, delivery, steps, source.paced)
 
     runner = CallRunner(
         store,

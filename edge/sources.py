@@ -8,15 +8,23 @@ have been captured, so latency measured downstream is what a live microphone wou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from edge.audio_file import TARGET_RATE_HZ, AudioFileError, open_info
 from edge.clock import Clock, MonotonicClock
 from edge.frames import AudioChunk
+
+
+class AudioSource(AsyncIterable[AudioChunk], Protocol):
+    @property
+    def paced(self) -> bool:
+        """Chunks come at the speed of speech (a microphone, a paced replay), not as fast as they can be read."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,10 @@ class WavSource:
                 f"{self.duration_s / 3600:.1f} h of audio is longer than a call can be "
                 f"({self.settings.max_duration_s / 3600:.0f} h): split it into calls first (e.g. with sox trim)",
             )
+
+    @property
+    def paced(self) -> bool:
+        return self.settings.realtime
 
     @property
     def source_rate_hz(self) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cached_property
 
 from edge.call_store import CallStore
-from edge.coach.coach import CoachSettings, FiredNudge, LiveCoach
+from edge.coach.coach import CoachSettings, Confirmations, FiredNudge, LiveCoach
 from edge.coach.confirmer import ConfirmationWorker, InlineConfirmations, LlmConfirmer
 from edge.coach.semantic import SemanticStage
 from edge.coach.session import CoachSession
@@ -67,7 +67,7 @@ class CoachModels:
         each verdict counts as come at once. On its own thread it would race a clock that runs several times
         faster than the wall: on seven dev kitchen renders 2 of the 5 confirmations asked for had no verdict
         within their 3 s, and a real competitor mention was lost."""
-        confirmations: ConfirmationWorker | InlineConfirmations | None = None
+        confirmations: Confirmations | None = None
         if self.confirmer is not None:
             confirmations = ConfirmationWorker(self.confirmer) if paced else InlineConfirmations(self.confirmer)
         coach = LiveCoach(

@@ -85,16 +85,7 @@ def assign_voices(bank: VoiceBank, tenant: str, speakers: list[tuple[str, str, s
     rep's fixed by tenant."""
     rep_voice = bank.reps.get(tenant)
     assigned: dict[str, Any] = {}
-    used: set[Any] = set()
-
-    def take(voice: Any) -> None:
-        used.add(voice)
-        for group in bank.alike:
-            if voice in group:
-                used.update(group)
-
-    if rep_voice:
-        take(rep_voice)
+    used = _with_alike(bank, rep_voice) if rep_voice else set()
     for speaker_id, role, sex in speakers:
         if role == "rep" and rep_voice is not None:
             assigned[speaker_id] = rep_voice
@@ -104,8 +95,13 @@ def assign_voices(bank: VoiceBank, tenant: str, speakers: list[tuple[str, str, s
             raise ValueError(f"the {bank.name} voice bank has no {sex} voice left for {speaker_id!r}")
         choice = pool[stable_seed(tenant, speaker_id, sex) % len(pool)]
         assigned[speaker_id] = choice
-        take(choice)
+        used |= _with_alike(bank, choice)
     return assigned
+
+
+def _with_alike(bank: VoiceBank, voice: Any) -> set[Any]:
+    """The voice and every voice the bank declares alike to it."""
+    return {voice}.union(*(group for group in bank.alike if voice in group))
 
 
 class Synthesizer(Protocol):

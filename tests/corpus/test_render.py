@@ -16,7 +16,7 @@ from models.speaker import cosine
 from models.store import ModelStore
 from scripts.corpus.neural_voices import NEURAL_BANK, NeuralSynthesizer
 from scripts.corpus.render import CONDITIONS, RenderedCall, render_call
-from scripts.corpus.schema import load_call
+from scripts.corpus.schema import load_call, load_split
 from scripts.corpus.voices import ESPEAK_BANK, EspeakSynthesizer, assign_voices
 from scripts.speech_eval.labels import read_rttm
 
@@ -99,7 +99,6 @@ def test_voices_a_call_may_pair_are_two_people_to_the_speaker_model(store: Model
             apart[(a.style, b.style)] = float(np.mean([cosine(x, y) for x in heard[a] for y in heard[b]]))
     print({f"{a}~{b}": round(c, 2) for (a, b), c in apart.items()})
     assert max(apart.values()) < 0.6  # within one voice: 0.83-0.92; declared alike: 0.63-0.76
-    for path in [FIXTURE, *sorted((FIXTURE.parent.parent / "calls").glob("*.json"))]:
-        call = load_call(path)
+    for call in [load_call(FIXTURE), *load_split("dev"), *load_split("test")]:
         chosen = set(assign_voices(NEURAL_BANK, call.tenant, [(s.id, s.role, s.sex) for s in call.speakers]).values())
         assert all(len(chosen & group) <= 1 for group in NEURAL_BANK.alike), call.id

@@ -11,6 +11,11 @@ the same renders (a call with no clean render would otherwise be scored against 
 nudge catches a labelled moment if it fires between the start of the labelled
 utterance (less the type's ``lead_s``) and the type's ``hit_window_s`` after its end (``scripts/live_eval/scoring.py``).
 
+Stored-transcript mode (``--audio CONDITION --from-stores DIR``): the utterances an earlier audio run kept
+(``--keep DIR``) replayed through the coach as in text mode, with the words, speakers and confidences the
+pipeline gave them. No recogniser runs, so a change to the coach is re-scored on room audio's transcripts in
+about a minute instead of half an hour; the pipeline's own delays are not in it (latencies are text mode's).
+
 Reports per type and overall precision, recall and F1, false nudges per hour of conversation, and
 nudge latency (from the moment a nudge became decidable — its triggering utterance's end, or the
 deadline an objection or question went unaddressed — to sent) p50/p95, in audio time plus the
@@ -25,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -122,6 +127,17 @@ def replay_audio(
     return Replay(nudges, time.perf_counter() - started, sum(1 for f in fired if f.decision.verdict is not None))
 
 
+def replay_store(db: Path, conversation: Conversation, coach: LiveCoach) -> Replay:
+    """The online utterances of a store kept by an audio run, reaching the coach as text mode's do."""
+    store = CallStore(db)
+    try:
+        [call] = store.calls()
+        heard = tuple(sorted(store.utterances(call.id), key=lambda u: (u.start_s, u.id)))
+    finally:
+        store.close()
+    return replay_text(replace(conversation, utterances=heard), coach)
+
+
 def _why(f: FiredNudge) -> str:
     return f"{f.decision.candidate.reason} [{', '.join(f.nudge.moment.utterance_ids)}]"
 
@@ -139,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--realtime", action="store_true", help="audio mode paced as live (nudge latency)")
     parser.add_argument("--asr", default=DEFAULT_ASR, help="audio mode's ASR model (see `ridealong models list`)")
     parser.add_argument("--keep", type=Path, help="audio mode: keep each call's store here (<call>.db)")
+    parser.add_argument(
+        "--from-stores", type=Path, metavar="DIR", help="with --audio: replay the transcripts a --keep run stored"
+    )
     parser.add_argument("--corpus", type=Path, default=ModelStore().settings.home / "corpus" / "neural")
     parser.add_argument("--verbose", action="store_true", help="list every false nudge and missed moment")
     args = parser.parse_args(argv)
@@ -149,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         files = sorted(p for d in args.data for p in d.glob("*.json"))
     if not files:
         parser.error("no conversation files")
+    if args.from_stores and not args.audio:
+        parser.error("--from-stores needs --audio CONDITION: the condition the stores were recorded in")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         if stale := sorted(args.keep.glob("*.db")):
@@ -157,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     coach_models = CoachModels(store, use_llm=not args.no_llm)
     coach_models.load()
     confirmer = coach_models.confirmer
-    speech = SpeechModels(store, args.asr) if args.audio else None
+    speech = SpeechModels(store, args.asr) if args.audio and not args.from_stores else None
     score, latencies, hours, processing, llm_calls = Score(), [], 0.0, 0.0, 0
     rendered = args.rendered or args.corpus / (args.audio or "clean")
     for path in files:
@@ -170,7 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             confirmations = InlineConfirmations(confirmer) if confirmer else None
             coach = LiveCoach(conversation.id, conversation.trade, coach_models.semantic, confirmations)
-            replay = replay_text(conversation, coach)
+            if args.from_stores:
+                db = args.from_stores / f"{conversation.id}.db"
+                if not db.is_file():
+                    parser.error(f"no store {db}: keep one with --audio {args.audio} --keep {args.from_stores}")
+                replay = replay_store(db, conversation, coach)
+            else:
+                replay = replay_text(conversation, coach)
         score.add(conversation.id, conversation.moments, replay.nudges)
         latencies += [n.latency_s for n in replay.nudges]
         hours += conversation.duration_s / 3600
@@ -180,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(replay.nudges):2} nudges  (times: {conversation.timed_by})", flush=True)  # fmt: skip
     summary = summarise(score, latencies, hours, processing / max(1, len(files)), llm_calls, confirmer is not None)
     mode = (f"audio:{args.audio} {args.asr}" + (" realtime" if args.realtime else "")) if args.audio else "text"
+    mode = f"stored transcripts:{args.audio} ({args.from_stores})" if args.from_stores else mode
     summary["overall"]["mode"] = mode  # type: ignore[index]
     print_table(score, summary)
     if args.verbose:

@@ -185,6 +185,28 @@ def direct_questions(text: str) -> list[str]:
     return out
 
 
+# A question whose "?" the recogniser dropped: it still opens with the verb before its subject ("Do this keep
+# running." for "Do these keep running?", dev solar-05 kitchen). Whisper punctuates each piece of a turn on
+# its own, and a piece that ends where the speaker breathed often ends in a full stop.
+_INVERTED = re.compile(
+    r"^(do|does|did|is|are|was|were|can|could|would|will|should|has|have)( not|n't)? (i|you|we|they|he|she|it|"
+    r"this|that|these|those|the|your|my|our|there|y'all|anybody|anyone|somebody|someone)\b"
+)
+
+
+def unmarked_questions(text: str) -> list[str]:
+    """Sentences with no question mark that are put as questions by their word order (see ``_INVERTED``)."""
+    out = []
+    for sentence in SENTENCE_BREAK.split(text.lower().strip()):
+        sentence = sentence.strip()
+        if not sentence or sentence.endswith("?"):
+            continue
+        clauses = [_LEAD_IN.sub("", c.strip()) for c in sentence.split(",")]
+        if any(_INVERTED.match(c) and len(c.split()) >= 3 and not _NOT_ASKING.match(c) for c in clauses):
+            out.append(sentence)
+    return out
+
+
 def answers_kind(question: str, reply: str) -> bool:
     """The reply gives the kind of thing the question asks for: a price for "what does it run?", a
     time or duration for "how soon?"."""
@@ -199,6 +221,23 @@ def states_price(text: str) -> bool:
     """A price for the job: a dollar amount in the thousands, or "your investment is ..."; not a limit of
     cover or what the customer paid before."""
     return bool(_PRICE.search(_NOT_THE_PRICE.sub(" ", _dollar_signs(text.lower()))))
+
+
+# A customer turn that opens by repeating a price of thousands ("21,000. I was hoping for about half that.",
+# "Hoo. Twenty-one thousand."): someone just heard one, whether or not the recogniser did (dev roofing-06
+# kitchen heard the rep's "$21,400" as "in 2014"). Not a year in digits.
+_ECHOED_PRICE = re.compile(
+    r"^\W*((oh|hoo|whoa|wow|huh|hm|my|god|gosh|jeez|geez|yikes|boy|man)\W+){0,3}"
+    rf"(\$?\d{{1,3}}(,\d{{3}})+|\$\d{{4,}}|(?!(19|20)\d\d\b)\d{{4,}}|"
+    rf"{_NUMBER_WORD}([- ]{_NUMBER_WORD})? (thousand|grand))"
+    r"(?![\w,$-])(?!\s+(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people))"
+    # A year said aloud ("Two thousand three. She's got the memory.", dev hvac-08) is no price.
+    rf"(?! (and )?{_NUMBER_WORD}\b(?![- ]hundred))"
+)
+
+
+def echoes_price(text: str) -> bool:
+    return bool(_ECHOED_PRICE.search(text.lower()))
 
 
 def _dollar_signs(text: str) -> str:

@@ -70,6 +70,12 @@ class DetectorSettings:
     price_turn_wait_s: float = 4.0
     """How long after the last piece of the rep's price turn a skipped step is decided, if no one else speaks
     first: the recogniser hands over a turn's pieces one at a time, each a second or two after it ends."""
+    price_piece_wait_s: float = 6.0
+    """How much longer a skipped step waits for a piece still being spoken when ``price_turn_wait_s`` runs out
+    (live, the recogniser hands over a piece after at most 6 s of speech)."""
+    away_pause_s: float = 5.0
+    """A pause in the talk this long after the rep announced an inspection is them going to do it
+    (``StepCue.away``)."""
     price_reaction_s: float = 15.0
     """A customer turn starting this soon after a rep turn that states a price is a reaction to it."""
     price_reaction_score: float = 0.25
@@ -163,13 +169,14 @@ class CallView:
         return text
 
     def follows_price(self, u: Utterance) -> bool:
-        """``u``'s turn answers a price: the rep's last turn before it states one and ended at most
-        ``price_reaction_s`` before it began."""
+        """``u``'s turn answers a price: the rep's last turn before it ended at most ``price_reaction_s`` before
+        it began, and states one, or the customer's turn opens by repeating one (``cues.echoes_price``)."""
         start = self.turn(u)[0].start_s
         for x in reversed(self.utterances):
             if x.start_s >= start or not self.rep(x) or cues.is_backchannel(x.text):
                 continue
-            return start - x.end_s <= self.settings.price_reaction_s and cues.states_price(self.turn_text(x))
+            priced = cues.states_price(self.turn_text(x)) or cues.echoes_price(self.turn_text(u))
+            return start - x.end_s <= self.settings.price_reaction_s and priced
         return False
 
     def customer_voices(self) -> set[str]:
@@ -370,7 +377,7 @@ class UnaddressedDetector:
             return
         objection = scores.get(MomentType.PRICE_OBJECTION_UNADDRESSED) if scores else None
         score = objection.score if objection is not None else 0.0
-        questions = cues.direct_questions(u.text)
+        questions = cues.direct_questions(u.text) or cues.unmarked_questions(u.text)
         # A balk at the price just stated ("Thirty-one? Honey, I don't know how we'd ever come up with that")
         # is watched from a lower score, and carries more weight; a question about it is a question.
         reacting = not questions and view.follows_price(u)
@@ -444,12 +451,17 @@ class PriceBeforeStepsDetector:
     def __init__(self, before_price: dict[str, StepCue]) -> None:
         self._steps = before_price
         self._covered: set[str] = set()
+        self._announced: dict[str, float] = {}
+        """Steps done away from the table that the rep said they would do (``StepCue.away``): when they said so."""
+        self._talk: list[tuple[float, float]] = []
+        """When someone was talking (utterances arrive by their ends, so a long one comes after what it spans)."""
         self._price_turn: list[Utterance] = []
         self._done = False
 
     def observe(self, u: Utterance, view: CallView) -> list[Candidate]:
         if self._done:
             return []
+        self._talk.append((u.start_s, u.end_s))
         if view.role(u) is None:
             # Who said it is a guess: it neither states the price nor ends the price turn, but it may be the rep
             # covering a step, and a nudge saying they skipped it would then be wrong (dev roofing-02, kitchen:
@@ -457,7 +469,7 @@ class PriceBeforeStepsDetector:
             self._credit(u, by_rep=True)
             return []
         if self._price_turn and not view.rep(u) and not cues.is_backchannel(u.text):
-            return self._decide(u.end_s)
+            return self._decide(u.end_s, view.settings.away_pause_s)
         self._credit(u, view.rep(u))
         if self._price_turn:
             if view.rep(u):
@@ -470,21 +482,47 @@ class PriceBeforeStepsDetector:
         for step, cue in self._steps.items():
             if cue.covered_by(u.text, by_rep):
                 self._covered.add(step)
+            elif cue.announced_by(u.text, by_rep):
+                self._announced.setdefault(step, u.end_s)
 
     def tick(self, now_s: float, view: CallView) -> list[Candidate]:
         if self._done or not self._price_turn:
             return []
-        waited_until = self._price_turn[-1].end_s + view.settings.price_turn_wait_s
-        return self._decide(waited_until) if now_s >= waited_until else []
+        last = self._price_turn[-1]
+        waited_until = last.end_s + view.settings.price_turn_wait_s
+        if now_s < waited_until:
+            return []
+        # Someone is still talking since the last piece: the next piece is on its way, and may be the rep
+        # giving the monthly payment in the same breath (dev solar-01 kitchen: "On the low, that's about $178 a
+        # month." took 4.1 s). Whoever it is, their words decide, up to ``price_piece_wait_s`` more.
+        speaking = view.speech_since_s is not None and view.speech_since_s >= last.end_s - 0.001
+        if speaking and now_s < waited_until + view.settings.price_piece_wait_s:
+            return []
+        return self._decide(now_s if speaking else waited_until, view.settings.away_pause_s)
 
-    def _decide(self, at_s: float) -> list[Candidate]:
+    def _decide(self, at_s: float, pause_s: float) -> list[Candidate]:
         self._done = True
-        missing = [step for step in self._steps if step not in self._covered]
+        price = self._price_turn[0]
+        went = {step for step, said_s in self._announced.items() if self._paused(said_s, price.start_s, pause_s)}
+        missing = [step for step in self._steps if step not in self._covered | went]
         if not missing:
             return []
-        price = self._price_turn[0]
         reason = "price before " + ", ".join(missing)
         return [Candidate(MomentType.STEP_SKIPPED_BEFORE_PRICE, (price.id,), price.speaker_confidence, at_s, reason)]
+
+    def _paused(self, from_s: float, to_s: float, pause_s: float) -> bool:
+        """Whether the talk stopped for ``pause_s`` somewhere between the two times: the rep went to look. A
+        silence just before the price (``to_s``) is not counted: that is a quote being written up."""
+        talked_until = from_s
+        for start, end in sorted(self._talk):
+            if start >= to_s:
+                break
+            if end <= talked_until:
+                continue
+            if start - talked_until >= pause_s:
+                return True
+            talked_until = max(talked_until, end)
+        return False
 
 
 class SemanticDetector:
@@ -504,7 +542,13 @@ class SemanticDetector:
         defers_too = deferral is not None and deferral.score >= s.llm_semantic_score
         for candidate, trigger in list(self._held):
             other = view.customer_side(u) and u.speaker_id != trigger.speaker_id and not cues.is_backchannel(u.text)
-            if other and not defers_too:
+            if u.speaker_id == trigger.speaker_id and u.start_s - trigger.end_s <= s.turn_gap_s:
+                # The same turn goes on (room audio cuts it into pieces): it is read again whole below, and the
+                # LLM asked about all of it ("It's your house, Ma." then "I think it's the right one.", dev
+                # hvac-05 kitchen, is a son approving, not a deferral).
+                self._held.remove((candidate, trigger))
+                self._proposed.discard((candidate.type, candidate.utterance_ids[0]))
+            elif other and not defers_too:
                 self._held.remove((candidate, trigger))  # the other person is here and speaks for themselves
             elif view.role(u) is not None:
                 # The rep's reply, or someone in the room deferring to the same absent person ("Mom's on top

@@ -28,7 +28,9 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"\b(a lot (more|of money|right now)|too (much|expensive|pricey)|expensive|steep|pricey|over (our|my) budget|"
         r"out of (our|my) (budget|range)|can't (afford|swing|do that)|don't have that|more than (i|we)('d)? "
         r"(was |were )?(expecting|figuring|figured|thought|thinking|budgeted|planned)|that's (a lot|crazy|insane)|"
-        r"(wow|whoa|yikes)\b.{0,40}\b(thousand|grand|\$|price|money)|sticker shock)"
+        r"(wow|whoa|yikes)\b.{0,40}\b(thousand|grand|\$|price|money)|sticker shock|"
+        # "I don't know how we'd ever come up with that", "it's not like we have that just sitting around".
+        r"come up with (that|the money|that kind of money)|(have|got) (that|that kind of money) (just )?sitting)"
     ),
     MomentType.DECISION_MAKER_OBJECTION: re.compile(
         r"\b((talk|check|run (it|this|that) by|ask|discuss|go over (it|this)) (it )?(with|to)? ?my "
@@ -37,7 +39,7 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"(wife|husband|partner|spouse|sister|brother|landlord|co-?owner)('s)? (has|have|needs?|would need|got) "
         r"to (see|sign|approve|weigh in|look|agree|be here|decide)|(he|she|they)'?(s| is| are| has| have)? "
         r"(the one who|gonna have to|going to have to|got to|has to|have to) (decide|sign|approve|see)|"
-        r"(gotta|got to|have to|need to|i'd have to) talk to \w+( about (it|this|that))? first|"
+        r"(gotta|got to|have to|need to|i'd have to) talk to \w+( about (it|this|that))?( first\b|[.!]|$)|"
         r"can'?t (really )?(decide|say yes|sign)( anything| something| to something)?( like this| this big)?"
         r"( today| by myself| on my own| alone| anyway)|handles (all )?(the )?(money|finances|bills|budget)|"
         r"on the deed|(gonna|going to) want to see (it|the number|the numbers)|"
@@ -45,9 +47,10 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"(wife|husband|partner)('s| is) (working|away|out of town|at work|traveling)|"
         # Someone absent who must see it first, named or not: "he'd have to see anything before I sign it",
         # "won't move on anything this size without Kevin looking it over", "she does all our money things".
-        r"(he|she|they)('d| would) (have|need|want) to (see|look at|sign|approve|okay)|"
+        # (The recogniser drops the "'d" of a deferral said quickly: "she have to look at all this", dev hvac-06.)
+        r"((he|she)('d| would)?|they('d| would)) (have|need|want) to (see|look at|sign|approve|okay)|"
         r"without \w+ (looking (it|this|that|them) over|seeing (it|this|that|them))|"
-        r"(handles|does|manages|takes care of) (all )?(of )?(our|the) (money|finances|bills|budget|taxes|books))"
+        r"(handles|does|manages|takes care of) (all )?(of )?(our|the|my) (money|finances|bills|budget|taxes|books))"
     ),
     MomentType.COMPETITOR_MENTIONED: re.compile(
         r"\b((another|other) (company|companies|guys|outfit|contractor|installer)|(got|have|had|getting) "
@@ -61,7 +64,8 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"((outfit|contractor|fella|fellow|salesman|crew)( from \w+( \w+)?)?|(guy|man|lady|company) from \w+"
         r"( \w+)?) (that |who )?(was|were|came) (out|here|by|over)\b|"
         r"(their|his|her) (man|guy|fella|rep|salesman|estimator) came|(outfit|company|contractor|installer) called|"
-        r"gave (us|me) a (price|quote|number|bid|estimate)|(do it|put (one|it) in|charge)\b.{0,25}(less|cheaper) than)"
+        r"gave (us|me) a (price|quote|number|bid|estimate)|(do it|put (one|it) in|charge)\b.{0,25}(less|cheaper) than|"
+        r"for (a lot |way |much )?(less|cheaper) than (a company|you guys|you|your company|what you))"
     ),
     MomentType.BUYING_SIGNAL: re.compile(
         r"\b(how soon|when (can|could|would) (you|your|y'all|we|they) (start|get|come|do|install|have|be|put)|"
@@ -71,8 +75,8 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         # Planning the job itself: "if we did the second one, who fills out the rebate papers?", "before your
         # men come", "your guy would have to go up through the closet again".
         r"if we (did|do|went with|go with|got) (this|that|the \w+ one)\b(?! ourselves| myself)|"
-        r"before (your (men|guys|guy|crew|installers?|techs?|technician)|they|he) (come|comes|get here|start)|"
-        r"your (men|guys|guy|crew|installers?|techs?|technician) (would|will|'d|'ll|are going to|is going to))"
+        r"before (your (men|man|guys|guy|crew|installers?|techs?|technician)|they|he) (come|comes|get here|start)|"
+        r"your (men|man|guys|guy|crew|installers?|techs?|technician) (would|will|'d|'ll|are going to|is going to))"
     ),
 }
 

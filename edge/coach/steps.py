@@ -10,7 +10,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from edge.coach.cues import SENTENCE_BREAK
 from rubric_cache.starter import TRADES
+
+# The visit's plan, laid out at the door ("So, I'll ask you a few questions, take a look, and then we'll sit
+# down"): it names the inspection, it does not do it (dev pest-05 priced without ever looking).
+_PLAN = r"\b(and then|then (i|we)|here's (how|what|the plan)|the plan|(a|few) questions)\b"
+# The customer's own bill, read back in the review ("you averaged about $210 a month", "over the last 12
+# months"): a monthly figure that is no payment plan (dev solar-08 priced with financing never offered).
+_BILL = r"\b(bills?|usage|used|use|averag\w*|kilowatt|kwh|(last|past) (\d+|twelve) months)\b"
 
 
 @dataclass(frozen=True)
@@ -18,15 +26,36 @@ class StepCue:
     pattern: str
     anyone: bool = False
     """The customer saying it counts too (e.g. handing over the bills)."""
+    unless: str | None = None
+    """A sentence this also matches does not cover the step: it speaks of something else."""
+    away: bool = False
+    """Done away from the table (an inspection): a sentence ``unless`` excludes still announces it, and the
+    talk then stopping long enough to go and do it covers it. The rep walks off to the crawlspace and comes
+    back talking about what they saw, in words no cue can list; on the dev split every visit that inspected
+    has a pause of 5 s or more in its talk before the price, and the one that never looked has none."""
 
     def covered_by(self, text: str, by_rep: bool) -> bool:
-        return (by_rep or self.anyone) and re.search(self.pattern, text.lower()) is not None
+        return any(not self._excluded(s) for s in self._naming(text, by_rep))
+
+    def announced_by(self, text: str, by_rep: bool) -> bool:
+        """Named as the plan (for an ``away`` step: covered once the talk pauses)."""
+        return self.away and any(self._excluded(s) for s in self._naming(text, by_rep))
+
+    def _naming(self, text: str, by_rep: bool) -> list[str]:
+        if not (by_rep or self.anyone):
+            return []
+        return [s for s in SENTENCE_BREAK.split(text.lower()) if re.search(self.pattern, s)]
+
+    def _excluded(self, sentence: str) -> bool:
+        return self.unless is not None and re.search(self.unless, sentence) is not None
 
 
 STEP_CUES: dict[str, StepCue] = {
     "home_inspection": StepCue(
         r"\b(basement|attic|crawl ?space|furnace|air handler|ductwork|let me (go )?(look|check|see)|"
-        r"head (down|up)|take a look|show me)\b"
+        r"head (down|up)|take a look|show me)\b",
+        unless=_PLAN,
+        away=True,
     ),
     "load_calculation": StepCue(
         # BTUs as a need, not as read off the old unit's nameplate ("80,000 BTU Goodman furnace").
@@ -39,10 +68,15 @@ STEP_CUES: dict[str, StepCue] = {
     ),
     "financing_options": StepCue(
         r"\b(financ\w*|a month|per month|monthly|payment plan|same[- ]as[- ]cash|"
-        r"\d+ months|loan|apr|percent interest|zero down|zero percent|cash, )\b|\b0 ?%"
+        r"\d+ months|loan|apr|percent interest|zero down|zero percent|cash, )\b|\b0 ?%|"
+        # A loan's rate, however the recogniser heard "loan" ("25 year low at 6.49%", dev solar-01 kitchen).
+        r"\b\d{1,2}\.\d{1,2} ?(%|percent)",
+        unless=_BILL,
     ),
     "roof_inspection": StepCue(
-        r"\b(get up there|up on the roof|on the roof|ladder|attic|photos?|pictures?|shingles)\b"
+        r"\b(get up there|up on the roof|on the roof|ladder|attic|photos?|pictures?|shingles)\b",
+        unless=_PLAN,
+        away=True,
     ),
     "damage_review": StepCue(
         r"\b(photos?|pictures?|hail (hits|damage|marks)|damage|bruis\w*|granules?|"
@@ -58,7 +92,9 @@ STEP_CUES: dict[str, StepCue] = {
     "property_inspection": StepCue(
         r"\b(take a look|let me (go )?(look|check|see)|basement|attic|crawl ?space|walk around|"
         r"look (around|outside|under|behind)|check (under|behind|outside|around)|(i|we) (looked|checked|found)|"
-        r"go (down|under|outside|around)|head (out|down|outside|around))\b"
+        r"go (down|under|outside|around)|head (out|down|outside|around))\b",
+        unless=_PLAN,
+        away=True,
     ),
     "identify_cause": StepCue(
         r"\b(because|that's why|what you've got|these are|those are|it's a|they're coming|"

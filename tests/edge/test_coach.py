@@ -181,6 +181,18 @@ def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind
         answered.say("cust", asked)
         answered.say("rep", reply)
         assert questions_weighed(answered, coach(trade="none")) == [], asked
+    # Whisper punctuates each piece of a turn on its own and often ends one with a full stop: the word order
+    # still asks ("Do this keep running." for "Do these keep running?", dev solar-05 kitchen).
+    unmarked = Script()
+    unmarked.say("cust", "If the power goes out, though.")
+    piece = unmarked.say("cust", "Do these keep running.", gap_s=0.1)
+    unmarked.say("rep", "And the panels themselves are the all-black ones, so no silver frames.")
+    assert questions_weighed(unmarked, coach()) == [piece.id]
+    for statement in ("It does the job, and it's quiet.", "We were thinking about it, is all."):
+        flat = Script()
+        flat.say("cust", statement)
+        flat.say("rep", "And the panels themselves are the all-black ones, so no silver frames.")
+        assert questions_weighed(flat, coach()) == [], statement
     bare_yes = Script()
     bare_yes.say("cust", "Do we sign something today?")
     bare_yes.say("rep", "Yeah.")
@@ -256,6 +268,23 @@ def test_a_deferral_to_someone_in_the_room_who_answers_is_no_decision_maker_obje
     absent.say("cust", "I'd have to run it by my husband first, he's at work until six.")
     absent.say("rep", "Of course.")
     assert types(replay(absent, coach(ScriptedConfirmations("yes")))) == ["decision_maker_objection"]
+
+
+def test_a_held_deferral_whose_turn_goes_on_is_asked_about_again_whole() -> None:
+    # Room audio cuts a turn into pieces. "It's your house, Ma." alone reads as a deferral; with its next piece
+    # it is a son approving (dev hvac-05 kitchen). The LLM is asked about the whole turn before anything fires.
+    s = Script()
+    s.say("cust", "So, what do you think, is it the right one?")
+    first = s.say("spouse", "Well, she'd have to see it before we sign.")
+    rest = s.say("spouse", "And she told me, if it's the right one, go ahead.", gap_s=0.1)
+    s.say("rep", "Great, I've got a crew open Thursday.")
+    confirmations = ScriptedConfirmations("none")
+    c = coach(confirmations, thresholds={"decision_maker_objection": 0.7})  # 0.9 < 0.7 + 0.25: the LLM is asked
+    assert types(replay(s, c)) == []
+    [asked_first, asked_whole] = confirmations.asked
+    assert "see it before" in asked_first and "see it before" in asked_whole and "go ahead" in asked_whole
+    [weighed] = [d.candidate for d in c.gate.log if d.candidate.type == MomentType.DECISION_MAKER_OBJECTION]
+    assert weighed.utterance_ids == (first.id, rest.id)
 
 
 def test_a_held_deferral_is_confirmed_while_held_and_sent_when_the_hold_ends() -> None:
@@ -395,12 +424,12 @@ def test_a_turn_cut_into_pieces_is_read_whole() -> None:
     """The pipeline cuts turns at their pauses: the deferral, the price and the goodbye are often only in the
     whole turn, and a question Whisper hears in a run-on pitch gives nobody the floor."""
     deferral = Script()
-    deferral.say("cust", "Yeah, look, I gotta talk to Angela", gap_s=0.2)
-    deferral.say("cust", "about it first.", gap_s=0.2)
+    deferral.say("cust", "Yeah, look, I gotta run it", gap_s=0.2)
+    deferral.say("cust", "by my wife first.", gap_s=0.2)
     fired = replay(deferral, coach())
     assert types(fired) == ["decision_maker_objection"]
     assert fired[0].nudge.moment.utterance_ids == ("u000", "u001")  # cites every piece
-    assert fired[0].decision.candidate.exchange == 'Customer: "Yeah, look, I gotta talk to Angela about it first."\n'
+    assert fired[0].decision.candidate.exchange == 'Customer: "Yeah, look, I gotta run it by my wife first."\n'
     long_turn = Script()  # the LLM is shown the turn's last words only: each token costs time before the verdict
     long_turn.say("cust", pitch(80), gap_s=0.2)
     long_turn.say("cust", "and honestly, I gotta talk to Angela about it first.", gap_s=0.2)
@@ -535,6 +564,16 @@ def test_a_balk_at_the_price_just_stated_is_watched_though_its_words_score_low(c
     out_of_the_blue.say("rep", "And all of it's covered. Twenty-five years on the panels and on the microinverters.")
     fired = replay(out_of_the_blue, LiveCoach("call", "solar", coach_models.semantic, None))
     assert "price_objection_unaddressed" not in types(fired)
+    # The recogniser lost the price ("$21,400" heard as "in 2014", dev roofing-06 kitchen), but the customer
+    # says it back: a reaction to a price all the same.
+    echoed = Script()
+    echoed.say("rep", "So all in, tear-off, thirty-two squares, the whole works, you had done it in 2014.")
+    echo = echoed.say("cust", "21,000. I was hoping for about half that, honestly.")
+    echoed.say("rep", "And the architectural shingle comes in six colors, so pick what you like.")
+    fired = replay(echoed, LiveCoach("call", "roofing", coach_models.semantic, None))
+    assert [f.nudge.moment.utterance_ids[0] for f in fired if f.nudge.moment.type == "price_objection_unaddressed"] == [
+        echo.id
+    ]
 
 
 def test_a_recorded_call_stores_what_the_coach_weighed(

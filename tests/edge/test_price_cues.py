@@ -1,10 +1,11 @@
-"""``states_price``: a job's price as Whisper writes it (digits, often without the dollar sign) or as people say it."""
+"""``states_price``: a job's price as Whisper writes it (digits, often without the dollar sign) or as people say it;
+``echoes_price``: a customer repeating one back."""
 
 from __future__ import annotations
 
 import pytest
 
-from edge.coach.cues import states_price
+from edge.coach.cues import echoes_price, states_price
 
 
 @pytest.mark.parametrize(
@@ -32,3 +33,21 @@ def test_a_price_is_read(text: str) -> None:
 )
 def test_what_is_no_price_is_not(text: str) -> None:
     assert not states_price(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "echoed"),
+    [
+        ("21,000. I was hoping for about half that, honestly.", True),
+        ("Hoo. Twenty-one thousand. I was hoping for about half that.", True),
+        ("1850", True),
+        ("Two thousand three hundred? For one room?", True),
+        ("Two thousand three. She's got the memory.", False),  # a year said aloud
+        ("2014 was the last time anyone looked at it.", False),
+        ("11,000 kilowatt hours, give or take.", False),
+        ("Twenty-two years, I think.", False),
+        ("We paid 9,000 for the last one.", False),  # an amount, but not opening the turn
+    ],
+)
+def test_a_turn_opening_on_an_amount_of_thousands_echoes_a_price(text: str, echoed: bool) -> None:
+    assert echoes_price(text) == echoed

@@ -11,10 +11,11 @@ import pytest
 from edge.coach.semantic import SemanticStage
 from edge.coach.taxonomy import MomentType
 
-COMPETITOR, DEFERRAL, BUYING = (
+COMPETITOR, DEFERRAL, BUYING, PRICE = (
     MomentType.COMPETITOR_MENTIONED,
     MomentType.DECISION_MAKER_OBJECTION,
     MomentType.BUYING_SIGNAL,
+    MomentType.PRICE_OBJECTION_UNADDRESSED,
 )
 
 
@@ -33,6 +34,14 @@ COMPETITOR, DEFERRAL, BUYING = (
         (BUYING, "If we did the bigger one, who handles the permit?"),
         (BUYING, "I'd have to clear out the garage before your crew comes, right?"),
         (BUYING, "Your guys would have to come through the side gate, wouldn't they?"),
+        # As room audio hears them: a contraction dropped, a plural heard singular, a trailing "first" lost.
+        (DEFERRAL, "She pays the bills and she have to look at all this before I sign anything."),
+        (DEFERRAL, "But my daughter handles my money since Walter passed."),
+        (DEFERRAL, "Yeah, look, I got to talk to Angela."),
+        (BUYING, "I'd have to get Tyler to move the china cabinet before your man come."),
+        (COMPETITOR, "He could put one unit in on a Saturday for a lot less than a company would charge."),
+        (PRICE, "Honey, I don't know how we'd ever come up with that on Walt's pension."),
+        (PRICE, "It's not like we have that just sitting around."),
     ],
 )
 def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:
@@ -50,6 +59,8 @@ def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:
         (BUYING, "If we did it ourselves, what would that cost?"),
         (BUYING, "If we did this ourselves, could we save much?"),
         (BUYING, "Do your guys wear masks when they spray?"),
+        (DEFERRAL, "I got to talk to Angela about the dog before you go out back."),
+        (PRICE, "Let me come up with a plan for the side yard."),
     ],
 )
 def test_a_near_miss_is_not_cued(moment: MomentType, text: str) -> None:

@@ -78,7 +78,9 @@ class MomentDefinition:
     lead_s: float = 0.0
     """How long before the labelled utterance starts a nudge still catches the moment: for a state measured
     over minutes, which a label can place only around a turn (dev roofing-08: the rep's share passed 75 % as
-    the turn before the labelled one ended, 0.3 s before it began)."""
+    the turn before the labelled one ended, 0.3 s before it began), and for a run of about 150 words, which
+    the recogniser's words can pass a sentence early (dev solar-02 kitchen: as the piece before the labelled
+    one ended, 0.2 s before it began)."""
     can_wait_s: float = 0.0
     """How long a nudge may wait for the rep to finish a sentence (0: it is only useful at once); at most
     ``NUDGE_WAIT_S``."""
@@ -114,6 +116,7 @@ TAXONOMY: dict[MomentType, MomentDefinition] = {
             ),
             threshold=0.5,
             cooldown_s=180.0,
+            lead_s=5.0,
         ),
         MomentDefinition(
             MomentType.PRICE_OBJECTION_UNADDRESSED,

@@ -1,7 +1,8 @@
 """Scoring nudges against labelled moments.
 
 A nudge catches a labelled moment of its type if it fires between the start of the labelled
-utterance (less the type's ``lead_s``: a talk ratio crosses its bar around a turn, not at one) and
+utterance (less the type's ``lead_s``: a talk ratio or a 150-word run crosses its bar around a turn, not
+at one) and
 ``hit_window_s`` (the taxonomy's, per type) after its end. Each moment is caught at
 most once and each nudge catches at most one moment (earliest first); every nudge that catches
 nothing is a false nudge.

@@ -403,6 +403,14 @@ def test_a_visit_wound_down_without_a_next_step() -> None:
     offered.say("cust", "We need to think about it.")
     offered.say("rep", "You've got my number. Just give me a call whenever you two figure it out.")
     assert types(replay(offered, coach(trade="none"))) == ["no_next_step"]
+    # The recogniser lost the price ("$21,400" heard as "in 2014"); the customer saying it back shows the offer
+    # was made, so the goodbye still ends the visit. Before any offer, a card is no wind-down.
+    for opening, expected in (("21,000. That's more than we can do right now.", ["no_next_step"]), ("Okay.", [])):
+        echoed = Script()
+        echoed.say("rep", "So all in, tear-off and the whole works, you had done it in 2014.")
+        echoed.say("cust", opening)
+        echoed.say("rep", "No problem. Here's my card, just give us a call whenever you're ready.")
+        assert types(replay(echoed, coach(trade="none"))) == expected, opening
 
 
 def test_prices_said_in_words_and_a_long_goodbye_still_end_the_visit_without_a_next_step() -> None:

@@ -1,6 +1,6 @@
 """Live-coach evaluation: labelled conversations replayed through the coach, nudges scored.
 
-    .venv/bin/python scripts/eval_live.py --split dev|test [--no-llm] [--verbose]
+    .venv/bin/python scripts/eval_live.py --split dev|test [--calls ID,...] [--no-llm] [--verbose]
     .venv/bin/python scripts/eval_live.py --data DIR [...]
 
 Text mode: each conversation's utterances reach the coach at their end times (audio time advancing
@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rendered", type=Path, help="renders whose timings the labels take (default: --audio's, else clean)"
     )
+    parser.add_argument("--calls", help="only these call ids (comma-separated)")
     parser.add_argument("--no-llm", action="store_true", help="fast stages only (as when the model is missing)")
     parser.add_argument("--audio", metavar="CONDITION", help="audio mode: the rendered calls of this condition")
     parser.add_argument("--realtime", action="store_true", help="audio mode paced as live (nudge latency)")
@@ -166,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         files = [CALLS / f"{i}.json" for i in json.loads(SPLITS.read_text())[args.split]]
     else:
         files = sorted(p for d in args.data for p in d.glob("*.json"))
+    if args.calls:
+        wanted = set(args.calls.split(","))
+        if unknown := wanted - {f.stem for f in files}:
+            parser.error(f"no such call: {', '.join(sorted(unknown))}")
+        files = [f for f in files if f.stem in wanted]
     if not files:
         parser.error("no conversation files")
     if args.from_stores and not args.audio:

@@ -48,7 +48,7 @@ def test_stored_transcripts_replay_as_text_mode_does(
         store.add_utterance(replace(u, call_id=call_id))
     store.close()
 
-    common = ["--data", str(data), "--rendered", str(rendered), "--no-llm"]
+    common = ["--data", str(data), "--rendered", str(rendered), "--calls", "hvac-01", "--no-llm"]
     assert eval_live.main(common) == 0
     text = summary(capsys)
     assert eval_live.main([*common, "--audio", "kitchen", "--from-stores", str(keep)]) == 0
@@ -59,7 +59,7 @@ def test_stored_transcripts_replay_as_text_mode_does(
     assert stored["overall"]["mode"].startswith("stored transcripts:kitchen")  # type: ignore[index]
 
 
-def test_stored_transcripts_need_the_condition_and_a_store_per_call(
+def test_stored_transcripts_need_the_condition_and_a_store_per_call_and_calls_must_exist(
     timed_call: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data, rendered = timed_call
@@ -70,3 +70,6 @@ def test_stored_transcripts_need_the_condition_and_a_store_per_call(
         eval_live.main(["--data", str(data), "--rendered", str(rendered), "--audio", "kitchen",
                         "--from-stores", str(tmp_path), "--no-llm"])  # fmt: skip
     assert "no store" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        eval_live.main(["--data", str(data), "--calls", "hvac-01,hvac-99", "--no-llm"])
+    assert "no such call: hvac-99" in capsys.readouterr().err

@@ -65,11 +65,18 @@ class WhisperTranscriber:
         stream.accept_waveform(rate_hz, np.ascontiguousarray(samples, dtype=np.float32))
         self._recognizer.decode_stream(stream)
         result = stream.result
-        return Transcript(
-            text=result.text.strip(),
-            tokens=tuple(result.tokens),
-            decode_s=time.perf_counter() - started,
-        )
+        return Transcript(text=result.text.strip(), tokens=_tokens(result), decode_s=time.perf_counter() - started)
+
+
+def _tokens(result: Any) -> tuple[str, ...]:
+    """The decoded tokens, or none. Whisper's tokens are pieces of UTF-8 bytes, and a character can be split
+    across two (on room audio Whisper sometimes emits such a character); sherpa-onnx's binding decodes each
+    token alone and raises UnicodeDecodeError for the half. The text, decoded whole, is fine, and nothing
+    downstream needs the tokens: they are dropped, not the utterance (a dev kitchen call once crashed here)."""
+    try:
+        return tuple(result.tokens)
+    except UnicodeDecodeError:
+        return ()
 
 
 @dataclass(frozen=True)

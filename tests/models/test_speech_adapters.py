@@ -112,6 +112,36 @@ def test_whisper_handles_short_clips_and_refuses_what_it_would_truncate(store: M
         asr.transcribe(np.zeros(31 * 16000, dtype=np.float32))
 
 
+def test_a_token_holding_half_a_character_costs_the_tokens_not_the_words() -> None:
+    """sherpa-onnx decodes each of Whisper's byte-level tokens alone; half of a multi-byte character raises."""
+    from models.asr import WhisperTranscriber
+
+    class Result:
+        text = " Café's open till nine. "
+
+        @property
+        def tokens(self) -> list[str]:
+            raise UnicodeDecodeError("utf-8", b"\xc3", 0, 1, "unexpected end of data")
+
+    class Stream:
+        result = Result()
+
+        def accept_waveform(self, rate_hz: int, samples: np.ndarray) -> None:
+            pass
+
+    class Recognizer:  # the binding's side of a decode
+        def create_stream(self) -> Stream:
+            return Stream()
+
+        def decode_stream(self, stream: Stream) -> None:
+            pass
+
+    asr = object.__new__(WhisperTranscriber)
+    asr._recognizer = Recognizer()
+    transcript = asr.transcribe(np.zeros(16_000, dtype=np.float32))
+    assert transcript.text == "Café's open till nine." and transcript.tokens == ()
+
+
 def test_campplus_same_speaker_is_closer_than_different(store: ModelStore, sample: Path) -> None:
     clip = read_audio(sample / "sample.wav")
     embedder = load_speaker_embedder(store)

@@ -25,7 +25,10 @@ _STOPWORD = re.compile(
     r"shall|may|might|must|not|no|yes|yeah|okay|um|uh|like|just|really|about|what|when|where|which|who|how|why|"
     r"with|for|from|into|onto|of|on|in|at|to|up|down|out|over|under|again|also|too|very|much|many|more|most|some|"
     r"any|all|each|every|other|such|only|own|same|few|both|here|guys|thing|things|get|got|going|gonna|want|need|"
-    r"know|think|look|well|right|sure|kind|sort|lot|little|pretty|house|home|place|said|told"
+    r"know|think|look|well|right|sure|kind|sort|lot|little|pretty|house|home|place|said|told|"
+    # Verbs too common to name a topic ("when you take the roof off ...?" is not answered by "let me take a
+    # look", dev roofing-09).
+    r"take|taking|took|make|making|made|come|coming|came|give|gave|keep|tell|mean|says|goes"
 )
 _NUMBER_WORD = (
     r"(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
@@ -111,7 +114,12 @@ _NOT_ASKING = re.compile(
     r"he|she|i|my|your|our)\b)\w+"
 )
 _ASKS_COST = re.compile(r"\b(cost|price|run|much|charge|pay|payment|monthly|ballpark|number|comes? to|total)\b")
-_ASKS_TIME = re.compile(r"\b(how (soon|long)|soonest|when|what day|what time|before|schedule|start)\b")
+# "When" asks a time as the question word, not as a condition ("when the power goes out, do these still work?"
+# is answered by no "a year", dev solar-09).
+_ASKS_TIME = re.compile(
+    r"\b(how (soon|long)|soonest|what day|what time|before|schedule|start)\b"
+    r"|(^|[,;]\s*)\W*(and |so |but |okay |ok )?when(?! (the|you|we|i|it|they|he|she|there|that|this|your|my|our)\b)"
+)
 # An amount said in words, as a price is said aloud: "eight thousand nine hundred", "two twenty-five".
 _AMOUNT_IN_WORDS = re.compile(rf"\b{_NUMBER_WORD}([- ]{_NUMBER_WORD})*[- ]({_NUMBER_WORD}|hundred|thousand|grand)\b")
 _TIME_ANSWER = re.compile(
@@ -199,12 +207,23 @@ def unmarked_questions(text: str) -> list[str]:
     out = []
     for sentence in SENTENCE_BREAK.split(text.lower().strip()):
         sentence = sentence.strip()
-        if not sentence or sentence.endswith("?"):
+        # A sentence cut off ("... or do they have their..."): the speaker never finished asking, and the
+        # listener who cut in often answered already (dev roofing-01 kitchen).
+        if not sentence or sentence.endswith(("?", "...", "…", "-", "—")):
             continue
         clauses = [_LEAD_IN.sub("", c.strip()) for c in sentence.split(",")]
         if any(_INVERTED.match(c) and len(c.split()) >= 3 and not _NOT_ASKING.match(c) for c in clauses):
             out.append(sentence)
     return out
+
+
+_FIRST_PERSON = re.compile(r"\b(i|i'm|i'd|i'll|i've|me|my|myself|we|we're|we'd|we'll|we've|us|our)\b")
+
+
+def speaks_for_self(text: str) -> bool:
+    """Someone in the room answering in the first person ("I'm right here, Greg. I think we do the Class 4."):
+    the person a deferral named may be them. Speaking of a third person ("Jake will say yes.") is not."""
+    return bool(_FIRST_PERSON.search(text.lower()))
 
 
 def answers_kind(question: str, reply: str) -> bool:

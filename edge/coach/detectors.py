@@ -548,11 +548,12 @@ class SemanticDetector:
                 # hvac-05 kitchen, is a son approving, not a deferral).
                 self._held.remove((candidate, trigger))
                 self._proposed.discard((candidate.type, candidate.utterance_ids[0]))
-            elif other and not defers_too:
+            elif other and not defers_too and cues.speaks_for_self(u.text):
                 self._held.remove((candidate, trigger))  # the other person is here and speaks for themselves
             elif view.role(u) is not None:
                 # The rep's reply, or someone in the room deferring to the same absent person ("Mom's on top
-                # of that stuff, she'll want to see it", dev hvac-06): the decision maker is not here.
+                # of that stuff, she'll want to see it", dev hvac-06) or speaking of them ("Jake will say yes.
+                # He talks about solar every dinner.", dev solar-10): the decision maker is not here.
                 self._held.remove((candidate, trigger))
                 out.append(replace(candidate, at_s=u.end_s))
         if not view.customer_side(u) or not scores or cues.is_backchannel(u.text):

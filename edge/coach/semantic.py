@@ -50,19 +50,32 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         # (The recogniser drops the "'d" of a deferral said quickly: "she have to look at all this", dev hvac-06.)
         r"((he|she)('d| would)?|they('d| would)) (have|need|want) to (see|look at|sign|approve|okay)|"
         r"without \w+ (looking (it|this|that|them) over|seeing (it|this|that|them))|"
-        r"(handles|does|manages|takes care of) (all )?(of )?(our|the|my) (money|finances|bills|budget|taxes|books))"
+        r"(handles|does|manages|takes care of) (all )?(of )?(our|the|my) (money|finances|bills|budget|taxes|books)|"
+        # "I can't sign anything without him", "can't do this without Jake", "Rich has to agree to it", "she's
+        # gotta sign off on it" (dev hvac-10, solar-10, pest-09).
+        r"can'?t (sign|do|decide|agree to) (anything|this|that|it|something)( \w+)? without (?!(a|an|the|any|it|that|"
+        r"this|some|more|financing|insurance|permits?|approval|seeing|knowing|paying|getting|having|money|cash)\b)"
+        r"(him|her|them|my \w+|\w+)\b|"
+        r"(he|she|they|\w+)('s| has| is)? (gotta|got to|has to|have to|needs? to|would have to) (agree|sign off|"
+        r"okay it|ok it|approve|give the ok))"
     ),
     MomentType.COMPETITOR_MENTIONED: re.compile(
         r"\b((another|other) (company|companies|guys|outfit|contractor|installer)|(got|have|had|getting) "
         r"(a |another |other |a couple )?(quote|quotes|estimate|estimates|bid|bids)|quoted (us|me)|"
         r"came (out|by) .{0,30}(quote|estimate|price|offer)|(their|his|her) (price|quote|offer|estimate) was|"
-        r"(comparing|compare) (quotes|prices|estimates)|(almost|nearly) (signed|went) with|knocked on (our|my) door|"
-        r"door to door|(guy|man|lady|woman|rep|salesman|somebody|someone|company) from .{0,40}"
+        r"(comparing|compare) (quotes|prices|estimates)|(almost|nearly) (signed|went) with|"
+        r"knocked on (our|my|the) door|door to door|"
+        r"(guy|man|lady|woman|rep|salesman|somebody|someone|company) from .{0,40}"
         r"(said|quoted|offer|price|cover|deal|cheaper)|"
         # A visit told in passing, the price left implied: "Fella from Kessler was out in the fall. Had it
         # around there." "Outfit that was here in March had it at twenty-six." "Their man came out Tuesday."
-        r"((outfit|contractor|fella|fellow|salesman|crew)( from \w+( \w+)?)?|(guy|man|lady|company) from \w+"
+        # (A fella or a crew is a competitor's only from somewhere: "the fella came out with his little meter and
+        # red-tagged it" is the gas company's, dev hvac-09.)
+        r"((outfit|contractor|salesman)( from \w+( \w+)?)?|(fella|fellow|crew|guy|man|lady|company) from \w+"
         r"( \w+)?) (that |who )?(was|were|came) (out|here|by|over)\b|"
+        # "We had a guy from SunSpark out here two weeks ago. He's got us at twenty-four thousand." (dev solar-09)
+        r"had (a|some|this) (guy|man|fella|lady|woman|rep|salesman|company) from \w+( \w+)? (out|over|come)\b|"
+        r"(he's|she's|they've|they|he|she) (got|had|has|have) us at\b|"
         r"(their|his|her) (man|guy|fella|rep|salesman|estimator) came|(outfit|company|contractor|installer) called|"
         r"gave (us|me) a (price|quote|number|bid|estimate)|(do it|put (one|it) in|charge)\b.{0,25}(less|cheaper) than|"
         r"for (a lot |way |much )?(less|cheaper) than (a company|you guys|you|your company|what you))"

@@ -68,7 +68,8 @@ STEP_CUES: dict[str, StepCue] = {
     ),
     "financing_options": StepCue(
         r"\b(financ\w*|a month|per month|monthly|payment plan|same[- ]as[- ]cash|"
-        r"\d+ months|loan|apr|percent interest|zero down|zero percent|cash, )\b|\b0 ?%|"
+        r"\d+ months|(six|twelve|eighteen|twenty-four|thirty-six|forty-eight|sixty) months|no interest|"
+        r"interest[- ]free|loan|apr|percent interest|zero down|zero percent|cash, )\b|\b0 ?%|"
         # A loan's rate, however the recogniser heard "loan" ("25 year low at 6.49%", dev solar-01 kitchen).
         r"\b\d{1,2}\.\d{1,2} ?(%|percent)",
         unless=_BILL,
@@ -101,7 +102,8 @@ STEP_CUES: dict[str, StepCue] = {
         r"coming in|getting in|entry point)\b"
     ),
     "contract_terms": StepCue(
-        r"\b(agreement|contract|months?|quarterly|every (three|3) months|year-round|term|"
+        # "Months", not "a month": "$59 a month" is a price, not the agreement's term (dev pest-09).
+        r"\b(agreement|contract|months|quarterly|every (three|3) months|year-round|term|"
         r"cancel|annual)\b"
     ),
     "guarantee": StepCue(

@@ -188,11 +188,24 @@ def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind
     piece = unmarked.say("cust", "Do these keep running.", gap_s=0.1)
     unmarked.say("rep", "And the panels themselves are the all-black ones, so no silver frames.")
     assert questions_weighed(unmarked, coach()) == [piece.id]
-    for statement in ("It does the job, and it's quiet.", "We were thinking about it, is all."):
+    for statement in (
+        "It does the job, and it's quiet.",
+        "We were thinking about it, is all.",
+        "So are they going to look at the same things, or do they have their...",  # cut off: never finished
+    ):
         flat = Script()
         flat.say("cust", statement)
         flat.say("rep", "And the panels themselves are the all-black ones, so no silver frames.")
         assert questions_weighed(flat, coach()) == [], statement
+    # A "when" that sets a condition asks no time, and a common verb is no shared topic (dev solar-09, roofing-09).
+    for asked, reply in (
+        ("When the power goes out, do these still work?", "So the design is thirty panels, twenty thousand a year."),
+        ("When you take the roof off, what happens to my garden?", "Okay, let me go up and take a look. Half hour."),
+    ):
+        past_it = Script()
+        question = past_it.say("cust", asked)
+        past_it.say("rep", reply)
+        assert questions_weighed(past_it, coach(trade="none")) == [question.id], asked
     bare_yes = Script()
     bare_yes.say("cust", "Do we sign something today?")
     bare_yes.say("rep", "Yeah.")
@@ -264,6 +277,12 @@ def test_a_deferral_to_someone_in_the_room_who_answers_is_no_decision_maker_obje
     confirmed.say("grandson", "Yeah, she's the one who decides, she handles all the money.", gap_s=0.3)
     [fired] = replay(confirmed, coach(ScriptedConfirmations("yes")))
     assert fired.decision.candidate.utterance_ids == (deferral.id,)  # the customer's deferral, as it stood
+    # Someone in the room speaking of the absent one, not for themselves: "Jake will say yes" (dev solar-10).
+    spoken_of = Script()
+    spoken_of.say("grandson", "He's been after solar for years.")
+    spoken_of.say("cust", "I'd have to run it by my husband first, he's offshore till the twenty-second.")
+    spoken_of.say("grandson", "Jake will say yes. He talks about it every dinner.", gap_s=0.3)
+    assert types(replay(spoken_of, coach(ScriptedConfirmations("yes")))) == ["decision_maker_objection"]
     absent = Script()
     absent.say("cust", "I'd have to run it by my husband first, he's at work until six.")
     absent.say("rep", "Of course.")

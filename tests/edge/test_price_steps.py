@@ -47,6 +47,11 @@ def test_the_customers_monthly_bill_is_no_financing_and_a_loan_rate_is() -> None
     assert not financing.covered_by("Your bills averaged about $210 a month.", by_rep=True)
     assert financing.covered_by("Cash, or about $159 a month on the loan.", by_rep=True)
     assert financing.covered_by("A 25 year low at 6.49%.", by_rep=True)  # "loan" misheard; the rate is still said
+    assert financing.covered_by("If you want the upgrade, there's twelve months with no interest.", by_rep=True)
+    # A price per month is no contract term; the agreement's months are.
+    contract = STEP_CUES["contract_terms"]
+    assert not contract.covered_by("The first visit is one eighty-nine, then fifty-nine a month.", by_rep=True)
+    assert contract.covered_by("It's service every three months on a twelve-month agreement.", by_rep=True)
     # Only a plan sentence is discounted: the same words said as doing it cover the inspection.
     inspection = STEP_CUES["home_inspection"]
     assert not inspection.covered_by("Here's the plan: a few questions, then I take a look.", by_rep=True)

@@ -42,6 +42,12 @@ COMPETITOR, DEFERRAL, BUYING, PRICE = (
         (COMPETITOR, "He could put one unit in on a Saturday for a lot less than a company would charge."),
         (PRICE, "Honey, I don't know how we'd ever come up with that on Walt's pension."),
         (PRICE, "It's not like we have that just sitting around."),
+        (DEFERRAL, "So I can't sign anything without him, and he's gonna have a fit."),
+        (DEFERRAL, "I want to. But I can't do this without Jake."),
+        (DEFERRAL, "The settlement says anything over a thousand dollars, Rich has to agree to it."),
+        (DEFERRAL, "Anything that's a contract, a whole year, she's gotta sign off on it."),
+        (COMPETITOR, "We had a guy from SunSpark out here two weeks ago. He's got us at twenty-four thousand."),
+        (COMPETITOR, "A guy knocked on the door the day after the hail, from Front Range Storm Pros."),
     ],
 )
 def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:
@@ -61,6 +67,9 @@ def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:
         (BUYING, "Do your guys wear masks when they spray?"),
         (DEFERRAL, "I got to talk to Angela about the dog before you go out back."),
         (PRICE, "Let me come up with a plan for the side yard."),
+        (DEFERRAL, "We can't do it without a permit, can we?"),
+        (DEFERRAL, "I can't do this without financing, honestly."),
+        (COMPETITOR, "I called 'em, and the fella came out with his little meter and red-tagged it."),
     ],
 )
 def test_a_near_miss_is_not_cued(moment: MomentType, text: str) -> None:

@@ -37,9 +37,11 @@ _NUMBER_WORD = (
 # A count of installs is no price, but "9,850 installed" is one (dev hvac-08, kitchen: Whisper wrote the
 # price in digits and "install" read it as a count).
 _NOT_MONEY = (
-    r"[\w ,-]{0,20}(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people|homes|roofs|"
+    r"[\w ,-]{0,20}(kilowatt|kwh|watt|hour|minute|degree|percent|mile|square|feet|foot|gallon|btu|pound|year|"
+    r"people|homes|roofs|"
     r"installs\b|installations\b)"
 )
+_AFTER_MONEY = r"a|per|for|to|and|dollars|bucks|up|installed|total|flat|plus|then|with|each|every"
 _PRICE = re.compile(
     r"\$\s?\d{1,3}(,\d{3})+|\$\s?\d{4,}|\$\s?\d+(\.\d+)?\s*(k|thousand|grand)\b"
     r"|\b\d{1,3}(,\d{3})+\s*dollars\b|\b(your|the) investment\b|\bit'?s\s+\$\s?\d|\bis\s+\$\s?\d"
@@ -48,6 +50,13 @@ _PRICE = re.compile(
     # ("eleven thousand kilowatt-hours") or an example ("if you owe, say, four thousand in tax").
     r"|(^|[.?!]\s+|\b(comes? to|come out to|is|it's|that's|runs?|totals?|for|at|be|only)\s+)"
     rf"{_NUMBER_WORD}([- ]{_NUMBER_WORD})? (thousand|grand)\b(?!{_NOT_MONEY})"
+    # Hundreds, as a smaller job is priced aloud or as Whisper writes it: "the first visit is one eighty-nine",
+    # "it's two twenty-five to start", "is 189." (dev pest-09) ...
+    rf"|\b(is|it's|that's|comes? to|runs?|totals?|be|only|you're at)\s+({_NUMBER_WORD}[- ]({_NUMBER_WORD}|hundred)"
+    rf"([- ]{_NUMBER_WORD})?\b|\d{{2,3}}(?![\d,%]|\.\d))(?!{_NOT_MONEY})"
+    # ... said as money, not as a count: "is one eighty-nine, and", "two twenty-five to start", not "twenty-one
+    # panels" (dev solar-07).
+    rf"(?=\s*([.,;!?]|$|\s({_AFTER_MONEY})\b))"
     # Whisper's digits without the dollar sign ("the single stage is 8,900", "there's 11,400").
     r"|\b(comes? to|come out to|is|it's|that's|there's|runs?|totals?|for|at|be|only|you're at)\s+"
     rf"((about|around|roughly|just) )?\d{{1,3}}(,\d{{3}})+(?![\d,])(?!{_NOT_MONEY})"

@@ -56,7 +56,7 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"can'?t (sign|do|decide|agree to) (anything|this|that|it|something)( \w+)? without (?!(a|an|the|any|it|that|"
         r"this|some|more|financing|insurance|permits?|approval|seeing|knowing|paying|getting|having|money|cash)\b)"
         r"(him|her|them|my \w+|\w+)\b|"
-        r"(he|she|they|\w+)('s| has| is)? (gotta|got to|has to|have to|needs? to|would have to) (agree|sign off|"
+        r"(he|she|they|\w+)('s| has| is)? (gotta|got a|got to|has to|have to|needs? to|would have to) (agree|sign off|"
         r"okay it|ok it|approve|give the ok))"
     ),
     MomentType.COMPETITOR_MENTIONED: re.compile(

@@ -99,7 +99,10 @@ STEP_CUES: dict[str, StepCue] = {
     ),
     "identify_cause": StepCue(
         r"\b(because|that's why|what you've got|these are|those are|it's a|they're coming|"
-        r"coming in|getting in|entry point)\b"
+        r"coming in|getting in|entry point|"
+        # Naming the pest is identifying it: "So you've got house mice." (dev pest-08)
+        r"you've got (\w+ )?(mice|rats|ants|termites|roaches|cockroaches|bees|wasps|hornets|ticks|fleas|"
+        r"scorpions|squirrels|bats|spiders|silverfish|bed ?bugs|moles|voles))\b"
     ),
     "contract_terms": StepCue(
         # "Months", not "a month": "$59 a month" is a price, not the agreement's term (dev pest-09).

@@ -16,6 +16,9 @@ from edge.coach.cues import echoes_price, states_price
         "The single stage is 8,900.",
         "It comes to fourteen thousand two hundred.",
         "It's dollar 425 to start.",
+        "The first visit, with all the sealing, is one eighty-nine, and after that it's fifty-nine a month.",
+        "It's two twenty-five to start.",
+        "So, the first visit with all the ceiling under stations is 189.",
     ],
 )
 def test_a_price_is_read(text: str) -> None:
@@ -29,6 +32,9 @@ def test_a_price_is_read(text: str) -> None:
         "That's 11,000 kilowatt hours a year.",
         "We repair it, up to $100,000.",
         "So you paid about $1,300 for power last year.",
+        "So the design is twenty-one panels, about eight and a half kilowatts.",
+        "The unit is 22 years old, and it's 30 minutes to the supply house.",
+        "That should cover 95% of what you use.",
     ],
 )
 def test_what_is_no_price_is_not(text: str) -> None:

@@ -52,6 +52,7 @@ def test_the_customers_monthly_bill_is_no_financing_and_a_loan_rate_is() -> None
     contract = STEP_CUES["contract_terms"]
     assert not contract.covered_by("The first visit is one eighty-nine, then fifty-nine a month.", by_rep=True)
     assert contract.covered_by("It's service every three months on a twelve-month agreement.", by_rep=True)
+    assert STEP_CUES["identify_cause"].covered_by("Okay, Ray. So you've got house mice.", by_rep=True)
     # Only a plan sentence is discounted: the same words said as doing it cover the inspection.
     inspection = STEP_CUES["home_inspection"]
     assert not inspection.covered_by("Here's the plan: a few questions, then I take a look.", by_rep=True)

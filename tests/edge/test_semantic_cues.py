@@ -46,6 +46,7 @@ COMPETITOR, DEFERRAL, BUYING, PRICE = (
         (DEFERRAL, "I want to. But I can't do this without Jake."),
         (DEFERRAL, "The settlement says anything over a thousand dollars, Rich has to agree to it."),
         (DEFERRAL, "Anything that's a contract, a whole year, she's gotta sign off on it."),
+        (DEFERRAL, "A whole year. She's got a sign off on it."),  # as Whisper heard it
         (COMPETITOR, "We had a guy from SunSpark out here two weeks ago. He's got us at twenty-four thousand."),
         (COMPETITOR, "A guy knocked on the door the day after the hail, from Front Range Storm Pros."),
     ],

@@ -36,11 +36,12 @@ _NUMBER_WORD = (
 )
 # A count of installs is no price, but "9,850 installed" is one (dev hvac-08, kitchen: Whisper wrote the
 # price in digits and "install" read it as a count).
-_NOT_MONEY = (
-    r"[\w ,-]{0,20}(kilowatt|kwh|watt|hour|minute|degree|percent|mile|square|feet|foot|gallon|btu|pound|year|"
-    r"people|homes|roofs|"
-    r"installs\b|installations\b)"
+_UNITS = (
+    r"kilowatt|kwh|watt|hour|minute|degree|percent|mile|square|feet|foot|gallon|btu|pound|year|people|homes|roofs|"
+    r"installs\b|installations\b"
 )
+"""What an amount can count instead of money."""
+_NOT_MONEY = rf"[\w ,-]{{0,20}}({_UNITS})"
 _AFTER_MONEY = r"a|per|for|to|and|dollars|bucks|up|installed|total|flat|plus|then|with|each|every"
 _PRICE = re.compile(
     r"\$\s?\d{1,3}(,\d{3})+|\$\s?\d{4,}|\$\s?\d+(\.\d+)?\s*(k|thousand|grand)\b"
@@ -184,6 +185,11 @@ def asks_question(text: str) -> bool:
     return "?" in text
 
 
+def _clauses(sentence: str) -> list[str]:
+    """The sentence's comma-separated clauses, each without its lead-in ("oh", "and", "Marcus,")."""
+    return [_LEAD_IN.sub("", c.strip()) for c in sentence.split(",")]
+
+
 def direct_questions(text: str) -> list[str]:
     """The sentences that ask the listener something: a question word or an inverted verb up front
     ("do you guys do gutters too?"), not a rising statement ("it started in, um, April?") or a tag
@@ -194,7 +200,7 @@ def direct_questions(text: str) -> list[str]:
         if _TAG.search(sentence):
             continue
         # The question may follow a condition or a name: "Marcus, if we go ahead, do we keep the tank?"
-        clauses = [_LEAD_IN.sub("", c.strip()) for c in sentence.split(",")]
+        clauses = _clauses(sentence)
         if any(_NOT_ASKING.match(c) for c in clauses):
             continue
         if any(_INTERROGATIVE.match(c) and len(c.split()) >= 3 for c in clauses) or _INTERROGATIVE.match(clauses[0]):
@@ -220,7 +226,7 @@ def unmarked_questions(text: str) -> list[str]:
         # listener who cut in often answered already (dev roofing-01 kitchen).
         if not sentence or sentence.endswith(("?", "...", "…", "-", "—")):
             continue
-        clauses = [_LEAD_IN.sub("", c.strip()) for c in sentence.split(",")]
+        clauses = _clauses(sentence)
         if any(_INVERTED.match(c) and len(c.split()) >= 3 and not _NOT_ASKING.match(c) for c in clauses):
             out.append(sentence)
     return out
@@ -258,7 +264,7 @@ _ECHOED_PRICE = re.compile(
     r"^\W*((oh|hoo|whoa|wow|huh|hm|my|god|gosh|jeez|geez|yikes|boy|man)\W+){0,3}"
     rf"(\$?\d{{1,3}}(,\d{{3}})+|\$\d{{4,}}|(?!(19|20)\d\d\b)\d{{4,}}|"
     rf"{_NUMBER_WORD}([- ]{_NUMBER_WORD})? (thousand|grand))"
-    r"(?![\w,$-])(?!\s+(kilowatt|kwh|watt|hour|mile|square|feet|foot|gallon|btu|pound|year|people))"
+    rf"(?![\w,$-])(?!\s+({_UNITS}))"
     # A year said aloud ("Two thousand three. She's got the memory.", dev hvac-08) is no price.
     rf"(?! (and )?{_NUMBER_WORD}\b(?![- ]hundred))"
 )

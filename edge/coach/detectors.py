@@ -619,10 +619,11 @@ class WindDownDetector:
         s = view.settings
         if self._fired:
             return []
-        # An offer was made: the rep stated a price, or the customer is reacting to one the recogniser lost.
-        self._priced |= (view.rep(u) and cues.states_price(view.turn_text(u))) or (
-            view.customer_side(u) and view.follows_price(u)
-        )
+        if not self._priced:
+            # An offer was made: the rep stated a price, or the customer is reacting to one the recogniser lost.
+            self._priced = (view.rep(u) and cues.states_price(view.turn_text(u))) or (
+                view.customer_side(u) and view.follows_price(u)
+            )
         if _commits(u, view) or (self._pending is not None and view.customer_side(u) and _reopens(u.text)):
             self._pending = None
         # Only after an offer: before the price, "reach out" or "let me know" is not the visit ending.

@@ -35,6 +35,8 @@ class Candidate:
     reason: str
     exchange: str | None = None
     """What was said, as the LLM is asked to label it (for the types it confirms)."""
+    cue: bool = False
+    """One of the type's cue phrases matched (``semantic._CUES``): the LLM need not be as sure to confirm it."""
 
 
 @dataclass(frozen=True)
@@ -575,7 +577,7 @@ class SemanticDetector:
             reason = f"{'cue, ' if score.cue else ''}nearest example: {score.nearest!r}"
             said = view.turn_text(u, s.exchange_words)
             ids = tuple(x.id for x in turn)
-            candidate = Candidate(t, ids, confidence, u.end_s, reason, f'Customer: "{said}"\n')
+            candidate = Candidate(t, ids, confidence, u.end_s, reason, f'Customer: "{said}"\n', cue=score.cue)
             others_here = view.customer_voices() - {u.speaker_id}
             if t == MomentType.DECISION_MAKER_OBJECTION and others_here:
                 self._held.append((candidate, u))

@@ -26,6 +26,12 @@ class GateSettings:
     """The LLM's odds for the candidate's label (against "none") that count as its yes. On the 24 dev calls
     every real decision-maker deferral and competitor mention the fast stage proposed got 0.68 or more; 9 of
     the 12 that were not got less (0.19-0.53), two of them (0.52, 0.53) above an even 0.5."""
+    cue_yes_probability: float = 0.35
+    """The same for a candidate one of its type's cue phrases proposed ("she's gotta sign off on it"): the LLM
+    then only vetoes what it is fairly sure is none. On the 32 dev calls, transcripts and kitchen audio, 33 of
+    the 35 cue-proposed deferrals and competitor mentions were real (the other two repeated one already
+    nudged); the LLM gave three real ones on room audio 0.37, 0.43 and 0.61 ("She's got a sign off on it."
+    read among a daughter's "Mom, just do it.")."""
     confirmed_weight: float = 0.5
     """Share of a confirmed candidate's confidence that the LLM's yes carries (the rest is the fast stage's)."""
     thresholds: dict[str, float] = field(default_factory=dict)
@@ -74,12 +80,14 @@ class Gate:
         s = self.settings
         threshold, confidence = self.threshold(c.type), c.confidence
         if TAXONOMY[c.type].llm_confirms:
+            bar = s.cue_yes_probability if c.cue else s.llm_yes_probability
             if verdict is None:
                 threshold += s.unconfirmed_margin
-            elif verdict.label != c.type.value:
+            elif verdict.probability is None and verdict.label != c.type.value:
                 return GateDecision(c, False, f"LLM says {verdict.label}", confidence, verdict)
-            elif verdict.probability is not None and verdict.probability < s.llm_yes_probability:
-                why = f"LLM unsure ({verdict.probability:.2f} < {s.llm_yes_probability})"
+            elif verdict.probability is not None and verdict.probability < bar:
+                said = "says none" if verdict.label != c.type.value else "unsure"
+                why = f"LLM {said} ({verdict.probability:.2f} < {bar})"
                 return GateDecision(c, False, why, confidence, verdict)
             else:
                 confidence = s.confirmed_weight + (1 - s.confirmed_weight) * confidence

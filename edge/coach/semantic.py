@@ -57,7 +57,10 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"this|some|more|financing|insurance|permits?|approval|seeing|knowing|paying|getting|having|money|cash)\b)"
         r"(him|her|them|my \w+|\w+)\b|"
         r"(he|she|they|\w+)('s| has| is)? (gotta|got a|got to|has to|have to|needs? to|would have to) (agree|sign off|"
-        r"okay it|ok it|approve|give the ok))"
+        r"okay it|ok it|approve|give the ok)|"
+        # Someone else's approval first: "I can't sign anything till the HOA's architectural committee approves
+        # the color" (heard as "... anything to the HOA's ... approved", dev roofing-05 kitchen).
+        r"can'?t sign (anything|something|it|this|that)\b.{0,50}\b(approves?|approved|agrees?|signs? off|okays?))"
     ),
     MomentType.COMPETITOR_MENTIONED: re.compile(
         r"\b((another|other) (company|companies|guys|outfit|contractor|installer)|(got|have|had|getting) "
@@ -78,7 +81,9 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"(he's|she's|they've|they|he|she) (got|had|has|have) us at\b|"
         r"(their|his|her) (man|guy|fella|rep|salesman|estimator) came|(outfit|company|contractor|installer) called|"
         r"gave (us|me) a (price|quote|number|bid|estimate)|(do it|put (one|it) in|charge)\b.{0,25}(less|cheaper) than|"
-        r"for (a lot |way |much )?(less|cheaper) than (a company|you guys|you|your company|what you))"
+        r"for (a lot |way |much )?(less|cheaper) than (a company|you guys|you|your company|what you)|"
+        # Another company's look, had or wanted: "So I thought, well, I'd better get a second opinion."
+        r"second (opinion|quote|estimate|bid))"
     ),
     MomentType.BUYING_SIGNAL: re.compile(
         r"\b(how soon|when (can|could|would) (you|your|y'all|we|they) (start|get|come|do|install|have|be|put)|"
@@ -89,7 +94,13 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         # men come", "your guy would have to go up through the closet again".
         r"if we (did|do|went with|go with|got) (this|that|the \w+ one)\b(?! ourselves| myself)|"
         r"before (your (men|man|guys|guy|crew|installers?|techs?|technician)|they|he) (come|comes|get here|start)|"
-        r"your (men|man|guys|guy|crew|installers?|techs?|technician) (would|will|'d|'ll|are going to|is going to))"
+        r"your (men|man|guys|guy|crew|installers?|techs?|technician) (would|will|'d|'ll|are going to|is going to)|"
+        # Fitting the job to a date: "Can you do it before the twentieth?", "could your guy come before Saturday?"
+        r"(can|could|would) (you( guys| all)?|y'all|they|your (men|man|guys|guy|crew|installers?|techs?|"
+        r"technician|team)) "
+        r"(come|do it|do this|do the job|start|get (it|this|us) (done|in|scheduled)|be (here|out)|fit (us|it) in|"
+        r"install( it)?)\b.{0,25}\b(before|by|next|this) (the|next|this|monday|tuesday|wednesday|thursday|friday|"
+        r"saturday|sunday|christmas|thanksgiving|holidays|weekend|week|month|\d))"
     ),
 }
 

@@ -11,7 +11,8 @@ import pytest
 
 from edge.call_store import CallStore
 from edge.coach.coach import CoachSettings, FiredNudge, LiveCoach
-from edge.coach.gate import GateSettings, Verdict
+from edge.coach.detectors import Candidate
+from edge.coach.gate import Gate, GateSettings, Verdict
 from edge.coach.semantic import SemanticStage
 from edge.coach.taxonomy import NUDGE_WAIT_S, MomentType
 from edge.frames import Role, Utterance
@@ -359,6 +360,19 @@ def test_the_llm_can_veto_and_its_silence_raises_the_bar() -> None:
         c = LiveCoach("call", "hvac", SemanticStage(None), ScriptedConfirmations(answer), settings)
         assert types(replay(silent, c)) == expected
     assert c.gate.log[0].verdict is not None
+
+
+def test_a_cue_phrase_needs_only_the_llm_not_to_be_sure_it_is_none() -> None:
+    """A deferral a cue phrase proposed ("she's gotta sign off on it") fires unless the LLM is fairly sure it is
+    none; one only the exemplars proposed needs the LLM's clear yes."""
+
+    def fired(cue: bool, probability: float) -> bool:
+        c = Candidate(MomentType.DECISION_MAKER_OBJECTION, ("u1",), 0.5, 10.0, "", 'Customer: "..."\n', cue=cue)
+        return Gate().decide(c, Verdict("none" if probability < 0.5 else c.type.value, 0.4, probability)).fired
+
+    assert fired(cue=True, probability=0.4) and not fired(cue=False, probability=0.4)
+    assert not fired(cue=True, probability=0.3)
+    assert fired(cue=False, probability=0.7) and not fired(cue=False, probability=0.6)
 
 
 def test_cooldown_and_budget_hold_nudges_back() -> None:

@@ -49,6 +49,12 @@ COMPETITOR, DEFERRAL, BUYING, PRICE = (
         (DEFERRAL, "A whole year. She's got a sign off on it."),  # as Whisper heard it
         (COMPETITOR, "We had a guy from SunSpark out here two weeks ago. He's got us at twenty-four thousand."),
         (COMPETITOR, "A guy knocked on the door the day after the hail, from Front Range Storm Pros."),
+        (COMPETITOR, "So I thought, well, I'd better get a second opinion."),
+        (DEFERRAL, "I can't sign anything till the HOA's architectural committee approves the color."),
+        (DEFERRAL, "But here's the thing, I can't sign anything to the HOA's architectural committee approved."),
+        (BUYING, "And if we do the class four, can you do it before the twentieth?"),
+        (BUYING, "Okay, so could your guy come before Saturday?"),
+        (BUYING, "Could you guys get it done by Christmas?"),
     ],
 )
 def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:
@@ -71,6 +77,9 @@ def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:
         (DEFERRAL, "We can't do it without a permit, can we?"),
         (DEFERRAL, "I can't do this without financing, honestly."),
         (COMPETITOR, "I called 'em, and the fella came out with his little meter and red-tagged it."),
+        (DEFERRAL, "I can't sign anything until I've read the whole contract."),
+        (BUYING, "Could you come back before dinner? I want to show my husband the attic."),
+        (BUYING, "Can you do it without tearing up the driveway?"),
     ],
 )
 def test_a_near_miss_is_not_cued(moment: MomentType, text: str) -> None:

@@ -14,7 +14,7 @@ _WORD = re.compile(r"[a-z0-9$][a-z0-9'$,.-]*[a-z0-9]|[a-z0-9]")
 # Word lists as alternations: a listener's signals, and words that carry no topic.
 _BACKCHANNEL_WORD = re.compile(
     r"mm|mhm|mm-hm|mmhm|hmm|hm|uh-huh|uh|huh|yeah|yep|yup|yes|okay|ok|right|sure|got|it|i|see|oh|wow|nice|great|"
-    r"alright|all|gotcha|cool|true|exactly"
+    r"alright|all|gotcha|cool|true|exactly|good|fine"
 )
 # A listener's sympathy while the other talks (dev pest-08: the rep's "Oh no." under the customer's story
 # was counted as cutting in).
@@ -66,10 +66,25 @@ _PRICE = re.compile(
 # paid before ("so you paid about $1,300 for power last year").
 _NOT_THE_PRICE = re.compile(
     r"\b(up to|as much as|coverage of|covered for|worth of) \$\s?[\d,.]+(\s*(k|thousand|grand))?"
+    # An amount of money back: "a $2,000 rebate", "fifteen hundred off".
+    rf"|(\$\s?[\d,.]+|\b({_NUMBER_WORD}[- ])+(thousand|grand|hundred))(\s*(k|thousand|grand))?"
+    r"( dollars?)? (rebate|credit|back|off|discount)\b"
     r"|\b(you|you've|you guys|y'all|we|they)( have|'ve)? (paid|spent|were paying|been paying)\b[^.?!]{0,30}?"
     r"\$\s?[\d,.]+(\s*(k|thousand|grand))?"
 )
+# Once a sentence turns to money back (a rebate, a tax credit), its amounts are that, not the job's price ("the
+# federal credit, that's up to two thousand back, and the utility has a rebate, I think it's five hundred right
+# now, could be seven-fifty", dev hvac-12), unless it nets them out ("after the credit you're at twenty-two").
+_MONEY_BACK = re.compile(r"\b(rebates?|credits?|incentives?|cash back)\b")
+_NETTED = re.compile(
+    r"\b(after|net|minus|less|out of pocket|all in|comes? to|totals?|you're at|brings? (it|that|you)( down)? to)\b"
+)
 _SPOKEN_DOLLAR = re.compile(r"\bdollars?\s+(?=\d)")
+# Money has come up: an amount, or a word of paying.
+_MONEY = re.compile(
+    r"\$\s?\d|\b\d{1,3}(,\d{3})+\b|\b(thousand|grand|hundred|price|prices|priced|cost|costs|budget|afford|money|"
+    r"pay|paid|paying|spend|spent|expensive|cheap|cheaper|dollars?|bucks|quote|quoted|estimate|financing|payments?)\b"
+)
 _ACKNOWLEDGE = re.compile(
     r"^\W*(i hear you|i understand|i get (it|that)|i know|fair|that's fair|totally|absolutely|it is\b|you're right|"
     r"that's (real|a lot of) money|i hear that|understood|no doubt|makes sense|believe me|trust me|i won't pretend)"
@@ -77,9 +92,12 @@ _ACKNOWLEDGE = re.compile(
     r"break (it|that) down|if (it's|that's) (a stretch|too much)|(lower|smaller|cheaper) option|pay(s)? for itself)\b"
 )
 _REQUESTS_EXPLANATION = re.compile(
-    r"\b(walk (me|us) through|explain|tell (me|us) (more|about|how|what)|how does .{0,40}work|go over|"
-    r"start to finish|from the (top|beginning))\b"
+    r"\b(walk (me|us) through|explain|tell (me|us) (more|about|how|what)|how does .{0,40}work|go over)\b"
 )
+# The whole story asked for, unless it is a question of how long ("How long does this whole thing take, start to
+# finish?" wants a number of weeks, dev solar-06 and solar-12).
+_WHOLE_STORY = re.compile(r"\b(start to finish|from the (top|beginning))\b")
+_HOW_LONG = re.compile(r"\bhow long\b")
 _DEFERS_ANSWER = re.compile(
     r"\b(good question|great question|i'll (get to|come back to|explain|answer) (that|it|this|your)|"
     r"get (back )?to that|come back to (that|it)|(to|on) your question)\b"
@@ -116,9 +134,11 @@ _TAG = re.compile(
 # Not asking: a story's opener ("you remember the hail in June?"), asking leave to ask ("can I ask something
 # dumb?": the question comes next, often cut into its own piece on room audio) or a "why" with a bare verb,
 # which argues rather than asks ("I figure, if I'm gonna be here anyway, why keep handing Xcel all that money?").
+_ASKS_LEAVE = re.compile(
+    r"^(can|could|may) i ask( you)?( (something|a question|one more thing))?( (quick|dumb|stupid|real quick))?\W*$"
+)
 _NOT_ASKING = re.compile(
     r"^(you remember|remember|guess what|you know what)\b"
-    r"|^(can|could|may) i ask( you)?( (something|a question|one more thing))?( (quick|dumb|stupid|real quick))?\W*$"
     r"|^why (?!(is|isn't|are|aren't|do|don't|does|doesn't|did|didn't|would|wouldn't|will|won't|can|can't|could|"
     r"couldn't|should|shouldn't|was|wasn't|were|has|hasn't|have|haven't|had|the|a|an|that|this|it|you|we|they|"
     r"he|she|i|my|your|our)\b)\w+"
@@ -200,8 +220,10 @@ def direct_questions(text: str) -> list[str]:
         if _TAG.search(sentence):
             continue
         # The question may follow a condition or a name: "Marcus, if we go ahead, do we keep the tank?"
-        clauses = _clauses(sentence)
-        if any(_NOT_ASKING.match(c) for c in clauses):
+        # Asking leave is no question, but the question may follow it in the same sentence ("Can I ask, do you
+        # folks do skylights too?", dev roofing-11).
+        clauses = [c for c in _clauses(sentence) if not _ASKS_LEAVE.match(c)]
+        if not clauses or any(_NOT_ASKING.match(c) for c in clauses):
             continue
         if any(_INTERROGATIVE.match(c) and len(c.split()) >= 3 for c in clauses) or _INTERROGATIVE.match(clauses[0]):
             out.append(sentence)
@@ -227,7 +249,10 @@ def unmarked_questions(text: str) -> list[str]:
         if not sentence or sentence.endswith(("?", "...", "…", "-", "—")):
             continue
         clauses = _clauses(sentence)
-        if any(_INVERTED.match(c) and len(c.split()) >= 3 and not _NOT_ASKING.match(c) for c in clauses):
+        if any(
+            _INVERTED.match(c) and len(c.split()) >= 3 and not _NOT_ASKING.match(c) and not _ASKS_LEAVE.match(c)
+            for c in clauses
+        ):
             out.append(sentence)
     return out
 
@@ -254,7 +279,17 @@ def answers_kind(question: str, reply: str) -> bool:
 def states_price(text: str) -> bool:
     """A price for the job: a dollar amount in the thousands, or "your investment is ..."; not a limit of
     cover or what the customer paid before."""
-    return bool(_PRICE.search(_NOT_THE_PRICE.sub(" ", _dollar_signs(text.lower()))))
+    lowered = _NOT_THE_PRICE.sub(" ", _dollar_signs(text.lower()))
+    return any(_PRICE.search(_before_money_back(sentence)) for sentence in SENTENCE_BREAK.split(lowered))
+
+
+def _before_money_back(sentence: str) -> str:
+    back = _MONEY_BACK.search(sentence)
+    return sentence[: back.start()] if back and not _NETTED.search(sentence) else sentence
+
+
+def mentions_money(text: str) -> bool:
+    return bool(_MONEY.search(text.lower()))
 
 
 # A customer turn that opens by repeating a price of thousands ("21,000. I was hoping for about half that.",
@@ -290,7 +325,10 @@ def acknowledges(text: str) -> bool:
 
 
 def requests_explanation(text: str) -> bool:
-    return bool(_REQUESTS_EXPLANATION.search(text.lower()))
+    lowered = text.lower()
+    return bool(_REQUESTS_EXPLANATION.search(lowered)) or (
+        bool(_WHOLE_STORY.search(lowered)) and not _HOW_LONG.search(lowered)
+    )
 
 
 def moves_on(text: str) -> bool:

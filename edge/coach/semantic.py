@@ -25,12 +25,19 @@ from edge.coach.taxonomy import TAXONOMY, MomentType
 
 _CUES: dict[MomentType, re.Pattern[str]] = {
     MomentType.PRICE_OBJECTION_UNADDRESSED: re.compile(
-        r"\b(a lot (more|of money|right now)|too (much|expensive|pricey)|expensive|steep|pricey|over (our|my) budget|"
+        r"\b(a lot (more|of money|right now)|too (much|expensive|pricey)|expensive|pricey|over (our|my) budget|"
+        # Steep as a price is, not as stairs or a roof are ("those stairs are steep as anything", dev hvac-11).
+        r"(that's|that is|it's|seems|sounds|bit|little|pretty|kinda|awful|awfully|mighty|real|really|too) steep"
+        r"\b(?! (roof|pitch|stairs?|steps|slope|driveway|hill|grade|climb))|steep (price|number|quote)|"
         r"out of (our|my) (budget|range)|can't (afford|swing|do that)|don't have that|more than (i|we)('d)? "
         r"(was |were )?(expecting|figuring|figured|thought|thinking|budgeted|planned)|that's (a lot|crazy|insane)|"
         r"(wow|whoa|yikes)\b.{0,40}\b(thousand|grand|\$|price|money)|sticker shock|"
         # "I don't know how we'd ever come up with that", "it's not like we have that just sitting around".
-        r"come up with (that|the money|that kind of money)|(have|got) (that|that kind of money) (just )?sitting)"
+        r"come up with (that|the money|that kind of money)|(have|got) (that|that kind of money) (just )?sitting|"
+        # The number they had in mind: "I was thinking, like, five. Maybe six, tops." "I was hoping for about half."
+        r"\b(i|we) (was|were|had been|'d been) (thinking|expecting|hoping|figuring|budgeting)( for| on)?,?"
+        r"( like,?| maybe| about| around| more like| closer to| under)? (\$?\d|one|two|three|four|five|six|seven|"
+        r"eight|nine|ten|twelve|fifteen|twenty|thirty|forty|fifty|half|a (couple|few) (thousand|grand|hundred)))"
     ),
     MomentType.DECISION_MAKER_OBJECTION: re.compile(
         r"\b((talk|check|run (it|this|that) by|ask|discuss|go over (it|this)) (it )?(with|to)? ?my "
@@ -82,13 +89,18 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"(their|his|her) (man|guy|fella|rep|salesman|estimator) came|(outfit|company|contractor|installer) called|"
         r"gave (us|me) a (price|quote|number|bid|estimate)|(do it|put (one|it) in|charge)\b.{0,25}(less|cheaper) than|"
         r"for (a lot |way |much )?(less|cheaper) than (a company|you guys|you|your company|what you)|"
-        # Another company's look, had or wanted: "So I thought, well, I'd better get a second opinion."
-        r"second (opinion|quote|estimate|bid))"
+        # Another company's look, had or wanted: "So I thought, well, I'd better get a second opinion.", "we've got
+        # another fella coming Thursday, from Gulf Coast Termite. So we're getting two looks at it." (dev pest-12)
+        r"second (opinion|quote|estimate|bid)|(another|other|a second) (fella|fellow|guy|company|outfit|contractor|"
+        r"crew|man|lady|rep|salesman|estimator|roofer|installer) (is )?(coming|comes|lined up|scheduled|booked)\b"
+        r".{0,30}\b(from|to (look|give|quote|bid|measure|take a look|check (it|things) out|do an estimate))\b|"
+        r"getting (two|three|a couple of|a few|other|more|some other) (looks|opinions|quotes|bids|estimates|prices))"
     ),
     MomentType.BUYING_SIGNAL: re.compile(
         r"\b(how soon|when (can|could|would) (you|your|y'all|we|they) (start|get|come|do|install|have|be|put)|"
         r"(get|put) (us |it )?on (the|your) (schedule|calendar)|where do (i|we) sign|"
         r"what('s| is| do) (the next step|we need to do)|sign (us|me) up|"
+        r"what (would|do|does|will|'d) (we|i) (have|need) to do to (get|go|start|sign|lock|have)\b|"
         r"if we (went|go|did|do) (with|ahead).{0,60}(when|how soon|start)|"
         # Planning the job itself: "if we did the second one, who fills out the rebate papers?", "before your
         # men come", "your guy would have to go up through the closet again".
@@ -98,9 +110,9 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         # Fitting the job to a date: "Can you do it before the twentieth?", "could your guy come before Saturday?"
         r"(can|could|would) (you( guys| all)?|y'all|they|your (men|man|guys|guy|crew|installers?|techs?|"
         r"technician|team)) "
-        r"(come|do it|do this|do the job|start|get (it|this|us) (done|in|scheduled)|be (here|out)|fit (us|it) in|"
-        r"install( it)?)\b.{0,25}\b(before|by|next|this) (the|next|this|monday|tuesday|wednesday|thursday|friday|"
-        r"saturday|sunday|christmas|thanksgiving|holidays|weekend|week|month|\d))"
+        r"(come(?! back)|do it|do this|do the job|start|get (it|this|us|them) (done|in|scheduled)|be (here|out)|"
+        r"fit (us|it) in|install( it)?)\b.{0,25}\b(before|by|next|this) (?!(i|we|you|he|she|they|my|our|dinner|"
+        r"lunch)\b)\w+)"
     ),
 }
 

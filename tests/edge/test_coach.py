@@ -107,6 +107,14 @@ def test_a_requested_explanation_or_a_question_is_no_monologue() -> None:
     for _ in range(4):
         questioning.say("rep", pitch(50) + " Does that make sense so far?")
     assert types(replay(questioning, coach())) == []
+    # How long a job takes wants a number, not the whole story (dev solar-12); "Oh, good." is a listener's.
+    timing = Script()
+    timing.say("cust", "How long does this whole thing take, in general? Like, from start to finish.")
+    timing.say("rep", pitch(50))
+    timing.say("cust", "Oh, good.")
+    for _ in range(3):
+        timing.say("rep", pitch(50))
+    assert types(replay(timing, coach())) == ["rep_monologue"]
 
 
 def test_an_unacknowledged_price_objection_is_nudged_after_the_deadline() -> None:
@@ -119,6 +127,23 @@ def test_an_unacknowledged_price_objection_is_nudged_after_the_deadline() -> Non
     nudge = next(f for f in fired if f.nudge.moment.type == "price_objection_unaddressed")
     assert nudge.nudge.moment.utterance_ids[0] == objection.id
     assert nudge.nudge.moment.at_s >= objection.end_s + CoachSettings().detectors.objection_response_s
+
+
+def test_an_objection_needs_money_to_have_come_up() -> None:
+    """ "That's crazy" before anyone has named a price or talked of paying objects to something else."""
+
+    def objection_weighed(opening: str) -> bool:
+        s = Script()
+        s.say("rep", opening)
+        s.say("cust", "Honestly, that's crazy.")
+        s.say("rep", "And the unit comes with a Wi-Fi thermostat, so you can cool it from your phone.")
+        s.say("rep", "Plus it's a lot quieter than what you have now.")
+        c = coach()
+        replay(s, c)
+        return any(d.candidate.type == MomentType.PRICE_OBJECTION_UNADDRESSED for d in c.gate.log)
+
+    assert not objection_weighed("The last owner ran the ductwork straight through the garage ceiling.")
+    assert objection_weighed("The last owner paid to run the ductwork straight through the garage ceiling.")
 
 
 def test_a_nudge_waits_for_the_rep_to_pause_but_never_past_its_two_second_budget() -> None:
@@ -164,6 +189,11 @@ def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind
     assert questions_weighed(past, coach()) == [question.id]
     assert types(replay(past, coach())) == ["question_unanswered"]
     assert types(replay(past, coach(thresholds={"question_unanswered": 0.75}))) == []
+    # Asking leave first, in the same sentence (dev roofing-11).
+    leave = Script()
+    skylights = leave.say("cust", "Can I ask, do you folks do skylights too? The one over the kitchen has a crack.")
+    leave.say("rep", "So for materials, I'd show you two. A standard architectural shingle, or a Class 4.")
+    assert questions_weighed(leave, coach()) == [skylights.id]
     for asked, reply in (
         ("So what does the whole thing run?", "The better system is $24,800 before incentives."),
         ("So what's it all come to?", "Okay. The single-stage is eight thousand nine hundred."),

@@ -19,6 +19,9 @@ from edge.coach.cues import echoes_price, states_price
         "The first visit, with all the sealing, is one eighty-nine, and after that it's fifty-nine a month.",
         "It's two twenty-five to start.",
         "So, the first visit with all the ceiling under stations is 189.",
+        "So it's twelve thousand eight hundred fifty, and there's a rebate too.",
+        "After the federal credit, you're at twenty-two thousand.",
+        "It's $14,200, and there's a $2,000 rebate on this one.",
     ],
 )
 def test_a_price_is_read(text: str) -> None:
@@ -35,6 +38,11 @@ def test_a_price_is_read(text: str) -> None:
         "So the design is twenty-one panels, about eight and a half kilowatts.",
         "The unit is 22 years old, and it's 30 minutes to the supply house.",
         "That should cover 95% of what you use.",
+        # Money back, not the job's price (dev hvac-12).
+        "And the unit qualifies for the federal credit, that's up to two thousand back, and the utility has a "
+        "rebate, I think it's five hundred right now, could be seven-fifty.",
+        "There's a $2,000 rebate on this one.",
+        "You get fifteen hundred off if you sign today.",
     ],
 )
 def test_what_is_no_price_is_not(text: str) -> None:

@@ -55,6 +55,13 @@ COMPETITOR, DEFERRAL, BUYING, PRICE = (
         (BUYING, "And if we do the class four, can you do it before the twentieth?"),
         (BUYING, "Okay, so could your guy come before Saturday?"),
         (BUYING, "Could you guys get it done by Christmas?"),
+        (PRICE, "Whoa. Nine-six? For an air conditioner? I was thinking, like, five. Maybe six, tops."),
+        (PRICE, "For an air conditioner, I was thinking like 5 maybe 6 cups."),  # as Whisper heard it
+        (PRICE, "Honestly we were hoping for about half that."),
+        (PRICE, "Hm, that's pretty steep for what it is."),
+        (BUYING, "Can you get it in before Easter? The grandkids come for the whole week."),
+        (BUYING, "What would we have to do to get this in before the rates go up in January?"),
+        (COMPETITOR, "We've got another fella coming Thursday, from Gulf Coast Termite. So we're getting two looks."),
     ],
 )
 def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:
@@ -80,6 +87,12 @@ def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:
         (DEFERRAL, "I can't sign anything until I've read the whole contract."),
         (BUYING, "Could you come back before dinner? I want to show my husband the attic."),
         (BUYING, "Can you do it without tearing up the driveway?"),
+        (PRICE, "I was thinking about the attic, actually, is that insulated?"),
+        (PRICE, "We were hoping to get it done before the baby comes."),
+        (PRICE, "Which I hate. Her knee's bad and those stairs are steep as anything."),
+        (PRICE, "It's a pretty steep roof, so we'll harness up."),
+        (BUYING, "Can you be out before I leave for work? The dog gets anxious."),
+        (COMPETITOR, "Another guy is coming to read the gas meter on Thursday."),
     ],
 )
 def test_a_near_miss_is_not_cued(moment: MomentType, text: str) -> None:

@@ -541,9 +541,11 @@ class SemanticDetector:
 
     def __init__(self) -> None:
         self._held: list[tuple[Candidate, Utterance]] = []
-        self._proposed: set[tuple[MomentType, str]] = set()
-        """(type, first utterance of the turn): a turn is scored again as each piece arrives, and proposed
-        once per type (one LLM confirmation, not one per piece)."""
+        self._proposed: set[tuple[MomentType, str, bool]] = set()
+        """(type, first utterance of the turn, cue): a turn is scored again as each piece arrives, and proposed
+        once per type (one LLM confirmation, not one per piece), and once more if a later piece brings a cue
+        phrase ("The house is mine and my sister's." ... "she would have to sign off on anything like this",
+        dev solar-12 kitchen)."""
 
     def observe(self, u: Utterance, view: CallView, scores: dict[MomentType, SemanticScore] | None) -> list[Candidate]:
         """``scores``: the semantic stage's reading of ``u``'s whole turn so far (``CallView.turn``)."""
@@ -552,13 +554,16 @@ class SemanticDetector:
         deferral = scores.get(MomentType.DECISION_MAKER_OBJECTION) if scores else None
         defers_too = deferral is not None and deferral.score >= s.llm_semantic_score
         for candidate, trigger in list(self._held):
+            if cues.is_backchannel(u.text):
+                continue  # "Right." while the room answers is no reply (dev roofing-01 kitchen: the rep's, under
+                # "I'm right here" heard too unsure to be anyone's)
             other = view.customer_side(u) and u.speaker_id != trigger.speaker_id and not cues.is_backchannel(u.text)
             if u.speaker_id == trigger.speaker_id and u.start_s - trigger.end_s <= s.turn_gap_s:
                 # The same turn goes on (room audio cuts it into pieces): it is read again whole below, and the
                 # LLM asked about all of it ("It's your house, Ma." then "I think it's the right one.", dev
                 # hvac-05 kitchen, is a son approving, not a deferral).
                 self._held.remove((candidate, trigger))
-                self._proposed.discard((candidate.type, candidate.utterance_ids[0]))
+                self._proposed.discard((candidate.type, candidate.utterance_ids[0], candidate.cue))
             elif other and not defers_too and cues.speaks_for_self(u.text):
                 self._held.remove((candidate, trigger))  # the other person is here and speaks for themselves
             elif view.role(u) is not None:
@@ -577,12 +582,13 @@ class SemanticDetector:
         for t in (MomentType.DECISION_MAKER_OBJECTION, MomentType.COMPETITOR_MENTIONED, MomentType.BUYING_SIGNAL):
             score = scores.get(t)
             floor = s.llm_semantic_score if TAXONOMY[t].llm_confirms else s.semantic_score
-            if score is None or score.score < floor or (t, turn[0].id) in self._proposed:
+            proposed = {(t, turn[0].id, True), (t, turn[0].id, score.cue)} & self._proposed if score else set()
+            if score is None or score.score < floor or proposed:
                 continue
             if t == MomentType.BUYING_SIGNAL and objection > score.score:
                 continue  # "I can't sign anything today": reads like signing, is an objection
-            self._proposed.add((t, turn[0].id))
-            confidence = round(score.score * min(x.speaker_confidence for x in turn), 3)
+            self._proposed.add((t, turn[0].id, score.cue))
+            confidence = round(score.score * _mean_confidence(turn), 3)
             reason = f"{'cue, ' if score.cue else ''}nearest example: {score.nearest!r}"
             said = view.turn_text(u, s.exchange_words)
             ids = tuple(x.id for x in turn)
@@ -651,6 +657,14 @@ class WindDownDetector:
         self._pending, self._fired = None, True
         deadline = u.end_s + view.settings.wind_down_settle_s
         return [Candidate(MomentType.NO_NEXT_STEP, (u.id,), u.speaker_confidence, deadline, "wound down, no next step")]
+
+
+def _mean_confidence(turn: list[Utterance]) -> float:
+    """Speaker confidence of a turn, by the time each piece took: one unsure piece ("So, if the adjuster signs
+    off." at 0.40, then "How soon can you get a crew out here?" at 0.96, dev roofing-11 kitchen) does not make
+    the whole turn a guess."""
+    spoken = sum(max(x.end_s - x.start_s, 0.1) for x in turn)
+    return sum(x.speaker_confidence * max(x.end_s - x.start_s, 0.1) for x in turn) / spoken
 
 
 def _commits(u: Utterance, view: CallView) -> bool:

@@ -11,9 +11,9 @@ import pytest
 
 from edge.call_store import CallStore
 from edge.coach.coach import CoachSettings, FiredNudge, LiveCoach
-from edge.coach.detectors import Candidate
+from edge.coach.detectors import CallView, Candidate, DetectorSettings, SemanticDetector
 from edge.coach.gate import Gate, GateSettings, Verdict
-from edge.coach.semantic import SemanticStage
+from edge.coach.semantic import SemanticScore, SemanticStage
 from edge.coach.taxonomy import NUDGE_WAIT_S, MomentType
 from edge.frames import Role, Utterance
 from models.store import ModelStore
@@ -364,6 +364,41 @@ def test_a_held_deferral_is_confirmed_while_held_and_sent_when_the_hold_ends() -
     silent.submit = lambda t, e: futures.append(submit(t, e)) or futures[-1]  # type: ignore[method-assign]
     assert types(replay(answered, c)) == []
     assert len(futures) == 1 and futures[0].cancelled()
+
+
+def test_a_backchannel_does_not_end_the_hold_on_a_deferral() -> None:
+    """The rep's "Right." while the spouse says "I'm right here" (dev roofing-01 kitchen) is no reply that
+    would send the deferral; the spouse speaking for themselves cancels it."""
+    s = Script()
+    s.say("spouse", "We've been wanting to redo this for years.")
+    s.say("cust", "I'd have to run it by my husband first.")
+    s.say("rep", "Right.", gap_s=0.2)
+    s.say("spouse", "I'm right here, honey. I think we do the bigger one.", gap_s=0.2)
+    assert types(replay(s, coach(ScriptedConfirmations("yes")))) == []
+
+
+def test_a_turn_is_proposed_again_when_a_later_piece_brings_a_cue() -> None:
+    """Room audio hands a turn over in pieces: the first may read like a deferral only to the exemplars, and
+    the cue come two pieces later; the LLM is then asked about the whole turn once more."""
+    s = Script()
+    first = s.say("cust", "The house is mine and my sister's.")
+    later = s.say("cust", "And she would have to sign off on anything like this.", gap_s=0.2)
+    view, detector = CallView(DetectorSettings()), SemanticDetector()
+    proposed = []
+    for u, cue in ((first, False), (later, False), (later, True)):
+        view.utterances = [x for x in s.utterances if x.start_s <= u.start_s]
+        score = SemanticScore(MomentType.DECISION_MAKER_OBJECTION, 0.6 if cue else 0.45, "", cue)
+        proposed += detector.observe(u, view, {MomentType.DECISION_MAKER_OBJECTION: score})
+    assert [(c.utterance_ids, c.cue) for c in proposed] == [((first.id,), False), ((first.id, later.id), True)]
+
+
+def test_one_unsure_piece_does_not_make_a_turn_a_guess() -> None:
+    """A buying signal's confidence is its turn's speaker confidence by time spoken, not its least sure piece
+    (dev roofing-11 kitchen: "So, if the adjuster signs off." at 0.40, then the question at 0.96)."""
+    s = Script()
+    s.say("cust", "So, if the adjuster signs off.", confidence=0.4)
+    s.say("cust", "How soon can you get a crew out here for the whole thing?", confidence=0.96, gap_s=0.2)
+    assert types(replay(s, coach())) == ["buying_signal"]
 
 
 def test_the_llm_can_veto_and_its_silence_raises_the_bar() -> None:

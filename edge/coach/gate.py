@@ -32,6 +32,11 @@ class GateSettings:
     the 35 cue-proposed deferrals and competitor mentions were real (the other two repeated one already
     nudged); the LLM gave three real ones on room audio 0.37, 0.43 and 0.61 ("She's got a sign off on it."
     read among a daughter's "Mom, just do it.")."""
+    uncued_yes_probability: dict[str, float] = field(default_factory=lambda: {"competitor_mentioned": 0.8})
+    """Types whose candidates no cue phrase proposed need the LLM surer than ``llm_yes_probability``. Talk of
+    the neighbour's roof, an electrician in the attic or a brother-in-law's brand comes near the competitor
+    examples, and the LLM said yes to it at 0.72-0.79 (four false nudges on the 40 dev calls, transcripts and
+    kitchen audio), while every real mention only the exemplars proposed got 0.84 or more."""
     confirmed_weight: float = 0.5
     """Share of a confirmed candidate's confidence that the LLM's yes carries (the rest is the fast stage's)."""
     thresholds: dict[str, float] = field(default_factory=dict)
@@ -80,7 +85,7 @@ class Gate:
         s = self.settings
         threshold, confidence = self.threshold(c.type), c.confidence
         if TAXONOMY[c.type].llm_confirms:
-            bar = s.cue_yes_probability if c.cue else s.llm_yes_probability
+            bar = s.cue_yes_probability if c.cue else s.uncued_yes_probability.get(c.type.value, s.llm_yes_probability)
             if verdict is None:
                 threshold += s.unconfirmed_margin
             elif verdict.probability is None and verdict.label != c.type.value:

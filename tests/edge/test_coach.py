@@ -438,6 +438,11 @@ def test_a_cue_phrase_needs_only_the_llm_not_to_be_sure_it_is_none() -> None:
     assert fired(cue=True, probability=0.4) and not fired(cue=False, probability=0.4)
     assert not fired(cue=True, probability=0.3)
     assert fired(cue=False, probability=0.7) and not fired(cue=False, probability=0.6)
+    # A competitor mention only the exemplars proposed needs the LLM surer still.
+    talk = Candidate(MomentType.COMPETITOR_MENTIONED, ("u1",), 0.5, 10.0, "", 'Customer: "..."\n')
+    assert not Gate().decide(talk, Verdict(talk.type.value, 0.4, 0.75)).fired
+    assert Gate().decide(talk, Verdict(talk.type.value, 0.4, 0.85)).fired
+    assert Gate().decide(replace(talk, cue=True), Verdict(talk.type.value, 0.4, 0.75)).fired
 
 
 def test_cooldown_and_budget_hold_nudges_back() -> None:

@@ -183,7 +183,7 @@ class CallView:
         return False
 
     def money_heard(self, u: Utterance) -> bool:
-        """Money has come up by the end of ``u``'s turn: an objection to the price needs a price, or at least
+        """Money has come up by ``u`` (in it or before it): an objection to the price needs a price, or at least
         talk of paying ("Which I hate. Her knee's bad and those stairs are steep as anything." is no objection,
         dev hvac-11)."""
         return any(cues.mentions_money(x.text) for x in self.utterances if x.start_s <= u.start_s)
@@ -554,10 +554,11 @@ class SemanticDetector:
         deferral = scores.get(MomentType.DECISION_MAKER_OBJECTION) if scores else None
         defers_too = deferral is not None and deferral.score >= s.llm_semantic_score
         for candidate, trigger in list(self._held):
+            # "Right." while the room answers is no reply (dev roofing-01 kitchen: the rep's, under an "I'm right
+            # here" heard too unsure to be anyone's).
             if cues.is_backchannel(u.text):
-                continue  # "Right." while the room answers is no reply (dev roofing-01 kitchen: the rep's, under
-                # "I'm right here" heard too unsure to be anyone's)
-            other = view.customer_side(u) and u.speaker_id != trigger.speaker_id and not cues.is_backchannel(u.text)
+                continue
+            other = view.customer_side(u) and u.speaker_id != trigger.speaker_id
             if u.speaker_id == trigger.speaker_id and u.start_s - trigger.end_s <= s.turn_gap_s:
                 # The same turn goes on (room audio cuts it into pieces): it is read again whole below, and the
                 # LLM asked about all of it ("It's your house, Ma." then "I think it's the right one.", dev

@@ -118,7 +118,7 @@ _ANSWER_START = re.compile(
 )
 _QUESTION_SENTENCE = re.compile(r"[^.?!]*\?")
 _LEAD_IN = re.compile(
-    r"^(\W|and|but|so|okay|ok|oh|um|uh|well|like|wait|hey|now|then|also|actually|honestly|"
+    r"^(\W|and|or|but|so|okay|ok|oh|um|uh|well|like|wait|hey|now|then|also|actually|honestly|"
     r"[a-z]+,)+\s*"
 )
 _INTERROGATIVE = re.compile(

@@ -194,6 +194,13 @@ def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind
     skylights = leave.say("cust", "Can I ask, do you folks do skylights too? The one over the kitchen has a crack.")
     leave.say("rep", "So for materials, I'd show you two. A standard architectural shingle, or a Class 4.")
     assert questions_weighed(leave, coach()) == [skylights.id]
+    # A question opening on "or", as room audio cuts "are squirrels a you-guys thing, or do I call somebody
+    # else?" (dev pest-08 kitchen).
+    alternative = Script()
+    alternative.say("cust", "And while you're here, are squirrels you guys think")
+    asked = alternative.say("cust", "Or do I call somebody else? There's one runs along the gutter.", gap_s=0.1)
+    alternative.say("rep", "So the plan. First visit we set up the traps in the attic.")
+    assert questions_weighed(alternative, coach()) == [asked.id]
     for asked, reply in (
         ("So what does the whole thing run?", "The better system is $24,800 before incentives."),
         ("So what's it all come to?", "Okay. The single-stage is eight thousand nine hundred."),

@@ -206,8 +206,11 @@ def asks_question(text: str) -> bool:
 
 
 def _clauses(sentence: str) -> list[str]:
-    """The sentence's comma-separated clauses, each without its lead-in ("oh", "and", "Marcus,")."""
-    return [_LEAD_IN.sub("", c.strip()) for c in sentence.split(",")]
+    """The sentence's comma-separated clauses, each without its lead-in ("oh", "and", "Marcus,"), less those that
+    only ask leave to ask: the question may follow in the same sentence ("Can I ask, do you folks do skylights
+    too?", dev roofing-11)."""
+    clauses = (_LEAD_IN.sub("", c.strip()) for c in sentence.split(","))
+    return [c for c in clauses if not _ASKS_LEAVE.match(c)]
 
 
 def direct_questions(text: str) -> list[str]:
@@ -220,9 +223,7 @@ def direct_questions(text: str) -> list[str]:
         if _TAG.search(sentence):
             continue
         # The question may follow a condition or a name: "Marcus, if we go ahead, do we keep the tank?"
-        # Asking leave is no question, but the question may follow it in the same sentence ("Can I ask, do you
-        # folks do skylights too?", dev roofing-11).
-        clauses = [c for c in _clauses(sentence) if not _ASKS_LEAVE.match(c)]
+        clauses = _clauses(sentence)
         if not clauses or any(_NOT_ASKING.match(c) for c in clauses):
             continue
         if any(_INTERROGATIVE.match(c) and len(c.split()) >= 3 for c in clauses) or _INTERROGATIVE.match(clauses[0]):
@@ -249,10 +250,7 @@ def unmarked_questions(text: str) -> list[str]:
         if not sentence or sentence.endswith(("?", "...", "…", "-", "—")):
             continue
         clauses = _clauses(sentence)
-        if any(
-            _INVERTED.match(c) and len(c.split()) >= 3 and not _NOT_ASKING.match(c) and not _ASKS_LEAVE.match(c)
-            for c in clauses
-        ):
+        if any(_INVERTED.match(c) and len(c.split()) >= 3 and not _NOT_ASKING.match(c) for c in clauses):
             out.append(sentence)
     return out
 

@@ -583,9 +583,10 @@ class SemanticDetector:
         for t in (MomentType.DECISION_MAKER_OBJECTION, MomentType.COMPETITOR_MENTIONED, MomentType.BUYING_SIGNAL):
             score = scores.get(t)
             floor = s.llm_semantic_score if TAXONOMY[t].llm_confirms else s.semantic_score
-            proposed = {(t, turn[0].id, True), (t, turn[0].id, score.cue)} & self._proposed if score else set()
-            if score is None or score.score < floor or proposed:
+            if score is None or score.score < floor:
                 continue
+            if (t, turn[0].id, True) in self._proposed or (t, turn[0].id, score.cue) in self._proposed:
+                continue  # proposed already, and the later pieces bring no cue that the first reading lacked
             if t == MomentType.BUYING_SIGNAL and objection > score.score:
                 continue  # "I can't sign anything today": reads like signing, is an objection
             self._proposed.add((t, turn[0].id, score.cue))

@@ -28,15 +28,16 @@ class GateSettings:
     the 12 that were not got less (0.19-0.53), two of them (0.52, 0.53) above an even 0.5."""
     cue_yes_probability: float = 0.35
     """The same for a candidate one of its type's cue phrases proposed ("she's gotta sign off on it"): the LLM
-    then only vetoes what it is fairly sure is none. On the 32 dev calls, transcripts and kitchen audio, 33 of
-    the 35 cue-proposed deferrals and competitor mentions were real (the other two repeated one already
-    nudged); the LLM gave three real ones on room audio 0.37, 0.43 and 0.61 ("She's got a sign off on it."
-    read among a daughter's "Mom, just do it.")."""
+    then only vetoes what it is fairly sure is none. On the 32 dev calls, transcripts and kitchen audio, 31 of
+    the 33 cue-proposed deferrals and competitor mentions the LLM was asked about were real (the other two
+    repeated one already nudged); the LLM gave three real ones on room audio 0.37, 0.43 and 0.61 ("She's got
+    a sign off on it." read among a daughter's "Mom, just do it.")."""
     uncued_yes_probability: dict[str, float] = field(default_factory=lambda: {"competitor_mentioned": 0.8})
     """Types whose candidates no cue phrase proposed need the LLM surer than ``llm_yes_probability``. Talk of
     the neighbour's roof, an electrician in the attic or a brother-in-law's brand comes near the competitor
-    examples, and the LLM said yes to it at 0.72-0.79 (four false nudges on the 40 dev calls, transcripts and
-    kitchen audio), while every real mention only the exemplars proposed got 0.84 or more."""
+    examples: of the six false nudges such mentions made on the 40 dev calls (transcripts and kitchen audio),
+    the LLM had said yes to four at 0.72-0.79 (the others 0.86 and 0.98), while every real mention only the
+    exemplars proposed got 0.84 or more."""
     confirmed_weight: float = 0.5
     """Share of a confirmed candidate's confidence that the LLM's yes carries (the rest is the fast stage's)."""
     thresholds: dict[str, float] = field(default_factory=dict)

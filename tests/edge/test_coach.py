@@ -301,6 +301,23 @@ def test_utterances_of_uncertain_speaker_trigger_nothing() -> None:
     assert types(replay(s, coach())) == []
 
 
+def test_an_unsure_piece_in_a_known_customer_voice_is_read_for_cue_phrases_only() -> None:
+    """Room audio hears the customer's own words at 0.52 ("so I can't sign anything without him", dev hvac-10
+    kitchen): a cue phrase in a voice already heard surely as the customer's is read, at its confidence; the
+    same phrase in a voice never heard surely (as every voice is with no rep enrolled) is not."""
+
+    def deferral(first_confidence: float, line: str) -> list[str]:
+        s = Script()
+        s.say("cust", "The house is still in my name and my ex-husband's.", confidence=first_confidence)
+        s.say("rep", "Okay.", gap_s=0.3)
+        s.say("cust", line, confidence=0.52, gap_s=0.3)
+        s.say("rep", "Let me show you the warranty.", gap_s=0.3)
+        return types(replay(s, coach(ScriptedConfirmations("yes"))))
+
+    assert deferral(0.9, "So I can't sign anything without him.") == ["decision_maker_objection"]
+    assert deferral(0.6, "So I can't sign anything without him.") == []
+
+
 def test_a_deferral_to_someone_in_the_room_who_answers_is_no_decision_maker_objection() -> None:
     present = Script()
     present.say("spouse", "We've been wanting to redo this for years.")

@@ -62,6 +62,13 @@ COMPETITOR, DEFERRAL, BUYING, PRICE = (
         (BUYING, "Can you get it in before Easter? The grandkids come for the whole week."),
         (BUYING, "What would we have to do to get this in before the rates go up in January?"),
         (COMPETITOR, "We've got another fella coming Thursday, from Gulf Coast Termite. So we're getting two looks."),
+        # As Whisper heard them, the company's name and the quote lost.
+        (COMPETITOR, "Oh and just so you know, Art2Care came out Thursday and gave us a hug"),
+        (COMPETITOR, "further from Caslow was out in the fall."),
+        (COMPETITOR, "I've called around before I drove up."),
+        (PRICE, "Okay, wow, that's no, that's way past what I had in my head."),
+        (PRICE, "Oof. Okay. That's, uh... that's more than I paid for my truck."),
+        (PRICE, "Yeah, no. Not if that's coming out of my pocket."),
     ],
 )
 def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:
@@ -93,6 +100,10 @@ def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:
         (PRICE, "It's a pretty steep roof, so we'll harness up."),
         (BUYING, "Can you be out before I leave for work? The dog gets anxious."),
         (COMPETITOR, "Another guy is coming to read the gas meter on Thursday."),
+        (COMPETITOR, "Mr. Perlman next door came over last summer to complain."),
+        (COMPETITOR, "My brother-in-law was out here last week helping with the deck."),
+        (PRICE, "Is the permit coming out of my pocket too?"),
+        (PRICE, "It's more than I expected, the attic, I mean, all that insulation."),
     ],
 )
 def test_a_near_miss_is_not_cued(moment: MomentType, text: str) -> None:

@@ -205,6 +205,17 @@ def asks_question(text: str) -> bool:
     return "?" in text
 
 
+_BARE_ANSWER = re.compile(
+    r"(yes|yeah|yep|yup|no|nope|correct|that's right|it is|it was|it does|we do|i do)( sir| ma'am)?"
+)
+
+
+def is_bare_answer(text: str) -> bool:
+    """ "Yeah.", "Yep.", "No.": all a reply to a yes/no question says ("That sound right?" "Yeah."), where a
+    listener's "mm-hm" or "okay" only keeps the speaker going."""
+    return bool(_BARE_ANSWER.fullmatch(" ".join(w.strip(".,!?") for w in words(text))))
+
+
 def _clauses(sentence: str) -> list[str]:
     """The sentence's comma-separated clauses, each without its lead-in ("oh", "and", "Marcus,"), less those that
     only ask leave to ask: the question may follow in the same sentence ("Can I ask, do you folks do skylights

@@ -204,12 +204,19 @@ class CallView:
         return {u.speaker_id for u in self.utterances if self.customer_side(u) and not cues.is_backchannel(u.text)}
 
 
+_TOUCHING_S = 0.05
+"""Utterance times are rounded; one starting this little before the last ended starts after it."""
+
+
 class MonologueDetector:
     """Rep words since the floor was last given: a question from the rep, or a real turn from anyone else.
 
     A question gives the floor only if the rep then leaves room to answer: Whisper turns pieces of a pitch
     into questions ("The way we treat it" → "Where we treated?"), and a rhetorical "you know what the best
-    part is?" carried straight on gives nobody the floor."""
+    part is?" carried straight on gives nobody the floor. It also loses question marks ("You with me?" →
+    "You with me.", "That sound right?" → "That's how I"), so a bare "Yeah." from anyone else, said after the
+    rep stopped and not talked over when the rep goes on, is taken for the answer to a question (dev
+    roofing-10, solar-06 kitchen), whoever the attribution thinks said it; a "mm-hm" or an "okay" is not."""
 
     def __init__(self) -> None:
         self._run: list[Utterance] = []
@@ -218,6 +225,9 @@ class MonologueDetector:
         self._fired = False
         self._last_other_text = ""
         self._question_end_s: float | None = None
+        self._rep_end_s = 0.0
+        self._answer_end_s: float | None = None
+        """The end of a bare yes or no said after the rep's last piece (see the class doc)."""
 
     def observe(self, u: Utterance, view: CallView) -> list[Candidate]:
         s = view.settings
@@ -226,6 +236,10 @@ class MonologueDetector:
                 if u.start_s - self._question_end_s > s.question_pause_s:
                     self._reset()
                 self._question_end_s = None
+            if self._answer_end_s is not None and u.start_s >= self._answer_end_s - _TOUCHING_S and not u.overlap_s:
+                self._reset()  # the rep let the answer be heard: a question and its answer, the floor given
+            self._answer_end_s = None
+            self._rep_end_s = u.end_s
             if not self._run:
                 self._requested = cues.requests_explanation(self._last_other_text)
             self._run.append(u)
@@ -242,7 +256,9 @@ class MonologueDetector:
                         MomentType.REP_MONOLOGUE, ids, confidence, u.end_s, f"{self._words} rep words, no question"
                     )
                 ]
-        elif view.role(u) is not None and not cues.is_backchannel(u.text):
+        elif u.role != Role.REP and u.start_s >= self._rep_end_s - _TOUCHING_S and cues.is_bare_answer(u.text):
+            self._answer_end_s = u.end_s
+        if not view.rep(u) and view.role(u) is not None and not cues.is_backchannel(u.text):
             # A turn from someone else gives the floor; one whose speaker is unsure (often a piece of the rep's
             # own run mixed with room noise) neither counts for the rep nor ends the run.
             self._last_other_text = view.turn_text(u)  # "walk me through it" may be an earlier piece of the turn

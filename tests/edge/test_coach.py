@@ -97,6 +97,22 @@ def test_a_long_rep_run_without_a_question_is_a_monologue_once() -> None:
     assert len(fired[0].nudge.moment.utterance_ids) >= 3  # cites the run of rep utterances
 
 
+def test_a_bare_yes_after_the_rep_stops_answers_a_question_the_recogniser_lost() -> None:
+    """ "That sound right?" heard as "That's how I", then an unsure "Yeah." (dev solar-06 kitchen): the rep asked
+    and was answered. Talked over as the rep goes on, or a mere "mm-hm", it gives no floor."""
+
+    def run(reply: str, overlap_s: float) -> list[str]:
+        s = Script()
+        s.say("rep", pitch(80) + " That's how I")
+        s.say("cust", reply, confidence=0.33, gap_s=0.1)
+        s.say("rep", pitch(80), gap_s=0.1, overlap_s=overlap_s)
+        return types(replay(s, coach()))
+
+    assert run("Yeah.", 0.0) == []
+    assert run("Yeah.", 0.4) == ["rep_monologue"]
+    assert run("Mm-hm.", 0.0) == ["rep_monologue"]
+
+
 def test_a_requested_explanation_or_a_question_is_no_monologue() -> None:
     asked = Script()
     asked.say("cust", "Can you walk me through how the whole install works?")

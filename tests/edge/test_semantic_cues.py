@@ -69,6 +69,10 @@ COMPETITOR, DEFERRAL, BUYING, PRICE = (
         (PRICE, "Okay, wow, that's no, that's way past what I had in my head."),
         (PRICE, "Oof. Okay. That's, uh... that's more than I paid for my truck."),
         (PRICE, "Yeah, no. Not if that's coming out of my pocket."),
+        (COMPETITOR, "We had Brightwater Heating out here on Friday. He wrote a number on the back of his card."),
+        (COMPETITOR, "Their tech came over Saturday. He said he'd do the whole yard for six hundred."),
+        (COMPETITOR, "A fella knocked after the storm and said he'd cover our deductible."),
+        (COMPETITOR, "The lady at the booth told us no money down, and it'd pay for itself."),
     ],
 )
 def test_an_indirect_phrasing_is_cued(moment: MomentType, text: str) -> None:

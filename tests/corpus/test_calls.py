@@ -30,8 +30,9 @@ def test_calls_are_three_to_eight_minutes_with_two_or_three_speakers() -> None:
     for path in sorted((CORPUS_DIR / "calls").glob("*.json")):
         call = load_call(path)
         assert 2 <= len(call.speakers) <= 3, call.id
-        # espeak-ng speaks about 165 words a minute; with gaps 600-1000 words is 4-7 minutes.
-        assert 550 <= call.word_count() <= 1100, (call.id, call.word_count())
+        # espeak-ng speaks about 165 words a minute; with gaps 550-1100 words is 4-7 minutes. The neural voices
+        # are quicker: batch -13/-14's 1080-1296 words render in 6.9-7.4 minutes.
+        assert 550 <= call.word_count() <= 1320, (call.id, call.word_count())
         assert call.near_misses, call.id
 
 

@@ -22,6 +22,7 @@ from edge.coach.cues import echoes_price, states_price
         "So it's twelve thousand eight hundred fifty, and there's a rebate too.",
         "After the federal credit, you're at twenty-two thousand.",
         "It's $14,200, and there's a $2,000 rebate on this one.",
+        "So the installation of the stations and the first year of monitoring is 1150.",  # no comma (kitchen)
     ],
 )
 def test_a_price_is_read(text: str) -> None:
@@ -43,6 +44,9 @@ def test_a_price_is_read(text: str) -> None:
         "rebate, I think it's five hundred right now, could be seven-fifty.",
         "There's a $2,000 rebate on this one.",
         "You get fifteen hundred off if you sign today.",
+        "The roof was redone, it's 2018 shingles up there.",
+        "Because at 9000 something's getting left out.",  # another outfit's quote
+        "The house is 1950 square feet.",
     ],
 )
 def test_what_is_no_price_is_not(text: str) -> None:

@@ -116,7 +116,7 @@ class LiveCoach:
             return []
         self._view.utterances.append(u)
         scores = None
-        if self._view.customer_side(u, unsure=True) and not cues.is_backchannel(u.text):
+        if self._view.customer_side_for_cues(u) and not cues.is_backchannel(u.text):
             scores = self._semantic.score(self._view.turn_text(u))
         candidates = [c for d in self._simple for c in d.observe(u, self._view)]
         self._unaddressed.observe(u, self._view, scores)

@@ -30,6 +30,7 @@ _STOPWORD = re.compile(
     # look", dev roofing-09).
     r"take|taking|took|make|making|made|come|coming|came|give|gave|keep|tell|mean|says|goes"
 )
+WEEKDAY = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 NUMBER_WORD = (
     r"(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
     r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
@@ -171,7 +172,7 @@ _AMOUNT = re.compile(r"\$\s?\d|\b\d[\d,]*(\.\d+)? (a|per) month\b")
 _AMOUNT_IN_WORDS = re.compile(rf"\b{NUMBER_WORD}([- ]{NUMBER_WORD})*[- ]({NUMBER_WORD}|hundred|thousand|grand)\b")
 _TIME_ANSWER = re.compile(
     r"\b(\d+|one|two|three|four|five|six|eight|ten|a) (to \w+ )?(days?|weeks?|months?|hours?|years?)\b"
-    r"|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|next week|this week|today)\b"
+    rf"|\b({WEEKDAY}|tomorrow|next week|this week|today)\b"
 )
 _YES_NO = re.compile(r"\b(yes|yeah|yep|no|nope|not|maybe|probably|depends)\b")
 # A yes/no question about "it" or "that" is often answered by saying what it is, at the start of the reply
@@ -210,9 +211,14 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def _bare_words(text: str) -> list[str]:
+    """The words without the punctuation Whisper hangs on them ("Yeah." → "yeah")."""
+    return [w.strip(".,!?") for w in words(text)]
+
+
 def is_backchannel(text: str) -> bool:
     """ "Mm-hm", "Okay.", "Yeah, right", "Oh no!": a listener's signal, not a turn."""
-    ws = [w.strip(".,!?") for w in words(text)]
+    ws = _bare_words(text)
     return (0 < len(ws) <= 3 and all(_BACKCHANNEL_WORD.fullmatch(w) for w in ws)) or bool(
         _REACTION.fullmatch(" ".join(ws))
     )
@@ -230,7 +236,7 @@ _BARE_ANSWER = re.compile(
 def is_bare_answer(text: str) -> bool:
     """ "Yeah.", "Yep.", "No.": all a reply to a yes/no question says ("That sound right?" "Yeah."), where a
     listener's "mm-hm" or "okay" only keeps the speaker going."""
-    return bool(_BARE_ANSWER.fullmatch(" ".join(w.strip(".,!?") for w in words(text))))
+    return bool(_BARE_ANSWER.fullmatch(" ".join(_bare_words(text))))
 
 
 def _clauses(sentence: str) -> list[str]:

@@ -51,7 +51,8 @@ class DetectorSettings:
     the LLM-confirmed and buying types when its turn carries one of their cue phrases: those phrases are
     the customer's own words ("so I can't sign anything without him", heard at 0.52 in a turn whose
     pieces were 0.51-0.76, dev hvac-10 kitchen), and the LLM and the gate weigh the candidate at its
-    speaker confidence. Only for a voice already heard surely on the customer side (``CallView.customer_side``).
+    speaker confidence. Only for a voice already heard surely on the customer side
+    (``CallView.customer_side_for_cues``).
     On the 40 dev calls' kitchen transcripts: one deferral more, no false nudge."""
     monologue_words: int = 150
     """Rep words in one run of the floor (backchannels from others do not end it) that make a monologue."""
@@ -146,13 +147,16 @@ class CallView:
         """The utterance's role when attribution is sure enough to act on it."""
         return u.role if u.speaker_confidence >= self.settings.min_speaker_confidence else None
 
-    def customer_side(self, u: Utterance, unsure: bool = False) -> bool:
-        """``unsure``: also when the role is only as sure as ``cue_speaker_confidence``, if the voice is one
-        already heard surely on the customer side (so a call with no rep enrolled, every role capped below
-        ``min_speaker_confidence``, still gets no nudges)."""
-        if unsure and u.role in CUSTOMER_SIDE and u.speaker_confidence >= self.settings.cue_speaker_confidence:
-            return u.speaker_id in self.customer_voices()
+    def customer_side(self, u: Utterance) -> bool:
         return self.role(u) in CUSTOMER_SIDE
+
+    def customer_side_for_cues(self, u: Utterance) -> bool:
+        """Customer side as sure as ``cue_speaker_confidence`` will do for reading cue phrases, if the voice is
+        one already heard surely on the customer side (so a call with no rep enrolled, every role capped below
+        ``min_speaker_confidence``, still gets no nudges)."""
+        if u.role in CUSTOMER_SIDE and u.speaker_confidence >= self.settings.cue_speaker_confidence:
+            return self.customer_side(u) or u.speaker_id in self.customer_voices()
+        return False
 
     def rep(self, u: Utterance) -> bool:
         return self.role(u) == Role.REP
@@ -256,9 +260,10 @@ class MonologueDetector:
                         MomentType.REP_MONOLOGUE, ids, confidence, u.end_s, f"{self._words} rep words, no question"
                     )
                 ]
-        elif u.role != Role.REP and u.start_s >= self._rep_end_s - _TOUCHING_S and cues.is_bare_answer(u.text):
+            return []
+        if u.role != Role.REP and u.start_s >= self._rep_end_s - _TOUCHING_S and cues.is_bare_answer(u.text):
             self._answer_end_s = u.end_s
-        if not view.rep(u) and view.role(u) is not None and not cues.is_backchannel(u.text):
+        if view.role(u) is not None and not cues.is_backchannel(u.text):
             # A turn from someone else gives the floor; one whose speaker is unsure (often a piece of the rep's
             # own run mixed with room noise) neither counts for the rep nor ends the run.
             self._last_other_text = view.turn_text(u)  # "walk me through it" may be an earlier piece of the turn
@@ -601,7 +606,7 @@ class SemanticDetector:
                 # He talks about solar every dinner.", dev solar-10): the decision maker is not here.
                 self._held.remove((candidate, trigger))
                 out.append(replace(candidate, at_s=u.end_s))
-        if not view.customer_side(u, unsure=True) or not scores or cues.is_backchannel(u.text):
+        if not view.customer_side_for_cues(u) or not scores or cues.is_backchannel(u.text):
             return out
         objection = max(
             (scores[t].score for t in (MomentType.DECISION_MAKER_OBJECTION, MomentType.PRICE_OBJECTION_UNADDRESSED)

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from edge.coach.cues import NUMBER_WORD, SENTENCE_BREAK
+from edge.coach.cues import NUMBER_WORD, SENTENCE_BREAK, WEEKDAY
 from edge.coach.exemplars import COUNTER_EXEMPLARS, EXEMPLARS, NEUTRAL
 from edge.coach.taxonomy import TAXONOMY, MomentType
 
@@ -109,14 +109,14 @@ _CUES: dict[MomentType, re.Pattern[str]] = {
         # out in the fall" as "further from Caslow was out in the fall", dev hvac-01, hvac-07 kitchen). Not
         # "came over": a neighbour comes over to complain (dev hvac-05).
         r"(called|calling|shopped|shopping|shop|shopping it) around|"
-        r"came out (here )?(on )?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|"
+        rf"came out (here )?(on )?({WEEKDAY}|yesterday|"
         r"last (week|month|fall|spring|summer|winter|year)|in the (fall|spring|summer|winter)|the other day)\b|"
         r"from (?!the\b)\w+( \w+)? (was|were|came) (out|here|by)\b|"
         # What another outfit offered, told the way people tell it: "We had Lakeside Air out here on Tuesday ...
         # wrote eleven-something on the back of his card", "He said he'd bait the whole house for nine hundred",
         # "said he'd take care of my deductible", "He told us zero down" (held-out batch -13/-14, scored first).
-        r"(had|have|got) \w+( \w+){0,2} (out|over) (here )?(on )?(monday|tuesday|wednesday|thursday|friday|saturday|"
-        r"sunday|yesterday|last week|the other day)\b|wrote .{0,25}\bon (the back of )?(his|her|their|a) card|"
+        rf"(had|have|got) \w+( \w+){{0,2}} (out|over) (here )?(on )?({WEEKDAY}|yesterday|last week|the other day)\b|"
+        r"wrote .{0,25}\bon (the back of )?(his|her|their|a) card|"
         rf"(he|she|they) (said|told (us|me)|offered)( that)? (he'd|she'd|they'd|(he|she|they) (would|could)|to)\b"
         rf".{{0,40}}\bfor (\$?\d|a few|{NUMBER_WORD}\b)|"
         r"(take care of|cover|covering|waive|waiving|eat|eating) (my|our|the) deductible|"
